@@ -1,0 +1,25 @@
+/** Shared test helpers: where the shared data and oracle fixtures are. */
+import { join } from "node:path";
+import { dataDir, exists, oracleDir } from "../lib/data/paths.ts";
+
+/** The shared datasets folder, or null (tests then skip with a message). */
+export function sharedData(sub = ""): string | null {
+  const d = join(dataDir(), sub);
+  if (exists(d)) return d;
+  console.warn(`SKIP: dataset folder ${d} not found (set HAR_DATA_DIR to ../shared/datasets)`);
+  return null;
+}
+
+/** The oracle fixtures folder, or null. */
+export function oracle(sub = ""): string | null {
+  const d = join(oracleDir(), sub);
+  if (exists(d)) return d;
+  console.warn(`SKIP: oracle fixtures ${d} not found (set HAR_FIXTURES_DIR)`);
+  return null;
+}
+
+/** A fresh temporary folder, removed by the returned function. */
+export async function tempDir(): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await Deno.makeTempDir({ prefix: "har-test-" });
+  return { path, cleanup: () => Deno.remove(path, { recursive: true }) };
+}
