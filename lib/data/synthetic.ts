@@ -12,6 +12,7 @@
  * recs[0].dataset; // "synthetic"
  */
 import type { Recording } from "./types.ts";
+import { rng } from "../random.ts";
 
 /** Options for {@link syntheticRecordings}. */
 export interface SyntheticArgs {
@@ -39,25 +40,12 @@ const ACTIVITIES: { name: string; gravity: [number, number, number]; hz: number;
 /** The class names of the synthetic dataset. */
 export const SYNTHETIC_CLASSES: string[] = ACTIVITIES.map((a) => a.name);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Generate one labelled recording per synthetic subject. */
 export function syntheticRecordings(args: SyntheticArgs = {}): Recording[] {
   const { subjects = 6, rateHz = 30, secondsPerActivity = 120, noiseG = 0.05, seed = 0 } = args;
-  const rand = mulberry32(seed);
-  const gauss = () => {
-    const u = Math.max(rand(), 1e-12), v = rand();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
+  const r = rng(seed);
+  const rand = () => r.next();
+  const gauss = () => r.normal();
   const perAct = Math.round(secondsPerActivity * rateHz);
   const out: Recording[] = [];
   for (let s = 0; s < subjects; s++) {

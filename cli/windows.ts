@@ -1,0 +1,221 @@
+/**
+ * `har windows`: read a registered dataset, resample it, cut sliding windows
+ * and write the ssl-wearables triple `X.npy` (float32), `Y.npy` (class
+ * names, unicode), `pid.npy` (subjects, unicode), plus `info.json` (the
+ * arguments, classes, counts and what was dropped).
+ *
+ * @example
+ * deno task har windows --dataset hmp-adl --rate 30 --window 10 --overlap 5 \
+ *   --subjects f1,m1 --classes walk,climb_stairs --out out/adl
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { loadDataset } from "../lib/data/registry.ts";
+import { windowsToNpy } from "../lib/data/npy.ts";
+import type { Recording } from "../lib/data/types.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { resample, type ResampleMethod } from "../lib/signal/resample.ts";
+import { type LabelPolicy, makeWindowsWithReport } from "../lib/signal/windows.ts";
+
+/** One-line description for `har --help`. */
+export const summary = "cut a dataset into resampled sliding windows, written as X/Y/pid .npy";
+
+const USAGE = `usage: har windows --dataset <name> --out <dir> [flags]
+
+  --dataset <name>         registered dataset (wisdm-watch, wisdm-phone, hmp-adl, mobifall, daphnet, ...)
+  --out <dir>              output folder for X.npy, Y.npy, pid.npy, info.json
+  --rate <Hz>              output sample rate (default 30)
+  --window <s>             window length in seconds (default 10)
+  --overlap <s>            overlap between windows in seconds (default 5)
+  --subjects a,b           keep only these subjects
+  --classes a,b            keep only these classes (y indexes them in this order)
+  --label-policy <p>       majority | pure (default majority)
+  --method <m>             resampling: linear | antialias | fourier (default linear)
+  --max-gap <s>            time steps longer than this are gaps, never windowed across (default 1)
+  --include-model          hmp-adl: also read the authors' *_MODEL trials
+  --layout <l>             X.npy layout: ncl = [N, 3, T] (default) | nlc = [N, T, 3]
+  --data-dir <dir>         data folder (default $HAR_DATA_DIR or ./datasets)`;
+
+/** Parsed `har windows` arguments. */
+export interface WindowsArgs {
+  /** Registered dataset name. */
+  dataset: string;
+  /** Output folder. */
+  out: string;
+  /** Output sample rate (Hz). */
+  rateHz: number;
+  /** Window length (s). */
+  windowSec: number;
+  /** Overlap (s). */
+  overlapSec: number;
+  /** Subjects kept (all when absent). */
+  subjects?: string[];
+  /** Classes kept (all when absent). */
+  classes?: string[];
+  /** Label policy. */
+  labelPolicy: LabelPolicy;
+  /** Resampling method. */
+  method: ResampleMethod;
+  /** Gap threshold (s). */
+  maxGapSec: number;
+  /** hmp-adl: read `*_MODEL` trials. */
+  includeModel: boolean;
+  /** X.npy layout. */
+  layout: "ncl" | "nlc";
+  /** Data folder override. */
+  dataDir?: string;
+}
+
+function num(flag: string, v: string | undefined, dflt: number, min = 0, strict = true): number {
+  if (v === undefined) return dflt;
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x) || (strict ? x <= min : x < min)) {
+    throw new ConfigError(`--${flag}: expected a number ${strict ? ">" : ">="} ${min}, got "${v}"`);
+  }
+  return x;
+}
+
+function list(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const items = v.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  return items.length ? items : undefined;
+}
+
+function oneOf<T extends string>(flag: string, v: string | undefined, allowed: T[], dflt: T): T {
+  if (v === undefined) return dflt;
+  if (!allowed.includes(v as T)) {
+    throw new ConfigError(`--${flag}: expected ${allowed.join(" | ")}, got "${v}"`);
+  }
+  return v as T;
+}
+
+/** Parse and validate `har windows` flags. @throws ConfigError naming the flag and fault. */
+export function parseWindowsArgs(args: string[]): WindowsArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        dataset: { type: "string" },
+        out: { type: "string" },
+        rate: { type: "string" },
+        window: { type: "string" },
+        overlap: { type: "string" },
+        subjects: { type: "string" },
+        classes: { type: "string" },
+        "label-policy": { type: "string" },
+        method: { type: "string" },
+        "max-gap": { type: "string" },
+        "include-model": { type: "boolean" },
+        layout: { type: "string" },
+        "data-dir": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n${USAGE}`);
+  }
+  const s = (k: string) => values[k] as string | undefined;
+  if (!s("dataset")) throw new ConfigError(`--dataset is required\n${USAGE}`);
+  if (!s("out")) throw new ConfigError(`--out is required\n${USAGE}`);
+  const windowSec = num("window", s("window"), 10);
+  const overlapSec = num("overlap", s("overlap"), 5, 0, false);
+  if (overlapSec >= windowSec) {
+    throw new ConfigError(
+      `--overlap (${overlapSec} s) must be smaller than --window (${windowSec} s)`,
+    );
+  }
+  return {
+    dataset: s("dataset")!,
+    out: s("out")!,
+    rateHz: num("rate", s("rate"), 30),
+    windowSec,
+    overlapSec,
+    subjects: list(s("subjects")),
+    classes: list(s("classes")),
+    labelPolicy: oneOf("label-policy", s("label-policy"), ["majority", "pure"], "majority"),
+    method: oneOf("method", s("method"), ["linear", "antialias", "fourier"], "linear"),
+    maxGapSec: num("max-gap", s("max-gap"), 1),
+    includeModel: values["include-model"] === true,
+    layout: oneOf("layout", s("layout"), ["ncl", "nlc"], "ncl"),
+    dataDir: s("data-dir"),
+  };
+}
+
+/** Run `har windows` with command-line `args` (without the command name). */
+export async function run(args: string[]): Promise<void> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return;
+  }
+  const a = parseWindowsArgs(args);
+  const t0 = performance.now();
+  const recs = await loadDataset(a.dataset, {
+    dir: a.dataDir,
+    subjects: a.subjects,
+    classes: a.classes,
+    includeModel: a.includeModel,
+  });
+  if (a.subjects) {
+    const found = new Set(recs.map((r) => r.subject));
+    const missing = a.subjects.filter((s) => !found.has(s));
+    if (missing.length) {
+      throw new ConfigError(`--subjects: ${missing.join(", ")} not found in ${a.dataset}`);
+    }
+  }
+  const ready: Recording[] = recs.flatMap((r) =>
+    r.rateHz === a.rateHz && !r.timestampsMs
+      ? [r]
+      : resample(r, a.rateHz, { method: a.method, maxGapSec: a.maxGapSec })
+  );
+  const { windows, report } = makeWindowsWithReport(ready, {
+    windowSec: a.windowSec,
+    overlapSec: a.overlapSec,
+    rateHz: a.rateHz,
+    labelPolicy: a.labelPolicy,
+    classes: a.classes,
+    maxGapSec: a.maxGapSec,
+  });
+  if (windows.n === 0) {
+    throw new ConfigError(
+      `no windows from ${a.dataset} (${recs.length} recordings; dropped ${
+        JSON.stringify(report.dropped)
+      })`,
+    );
+  }
+  await windowsToNpy(windows, a.out, { layout: a.layout });
+  const perClass: Record<string, number> = {};
+  for (const y of windows.y) {
+    const k = y >= 0 ? windows.classes[y] : "(unlabelled)";
+    perClass[k] = (perClass[k] ?? 0) + 1;
+  }
+  const shape = a.layout === "ncl"
+    ? [windows.n, windows.channels, windows.length]
+    : [windows.n, windows.length, windows.channels];
+  const info = {
+    dataset: a.dataset,
+    rateHz: a.rateHz,
+    windowSec: a.windowSec,
+    overlapSec: a.overlapSec,
+    labelPolicy: a.labelPolicy,
+    method: a.method,
+    layout: a.layout,
+    shape,
+    classes: windows.classes,
+    subjects: [...new Set(windows.subject)].sort(),
+    recordings: recs.length,
+    windowsPerClass: perClass,
+    candidates: report.total,
+    dropped: report.dropped,
+    seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+  };
+  await Deno.writeTextFile(join(a.out, "info.json"), JSON.stringify(info, null, 2) + "\n");
+  console.log(
+    `${a.dataset}: ${windows.n} windows [${shape.join(", ")}] from ${recs.length} recordings, ` +
+      `${info.subjects.length} subjects, ${windows.classes.length} classes -> ${a.out}`,
+  );
+  const dropped = Object.entries(report.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
+  if (dropped) console.log(`dropped: ${dropped}`);
+}
