@@ -1,0 +1,185 @@
+/**
+ * Custom tfjs layers the harnet family needs that tfjs-layers lacks:
+ * circular (wrap-around) padding for 1-D convolutions, as PyTorch's
+ * `padding_mode="circular"`, and the anti-aliased downsampling of
+ * ssl-wearables (`Downsample`: a box filter convolved `order` times, applied
+ * per channel with stride `factor`).
+ *
+ * Both work on channels-last sequences `[batch, time, channels]` and are
+ * registered with `tf.serialization` so models using them save and load.
+ *
+ * @example
+ * const x = tf.input({ shape: [300, 64] });
+ * const padded = new CircularPad1D({ padding: 2 }).apply(x); // [null, 304, 64]
+ * const down = new AntiAliasDownsample1D({ factor: 2, order: 2 }).apply(x); // [null, 150, 64]
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** Arguments of {@link CircularPad1D}. */
+export interface CircularPad1DArgs {
+  /** Samples added at each end of the time axis (wrapped from the other end). */
+  padding: number;
+  /** Layer name. */
+  name?: string;
+  /** Whether the layer's weights are trainable (it has none; kept for the layer API). */
+  trainable?: boolean;
+}
+
+/**
+ * Circular padding of the time axis of `[batch, time, channels]`: the last
+ * `padding` samples are prepended and the first `padding` appended, exactly
+ * as PyTorch's `Conv1d(..., padding=p, padding_mode="circular")` pads.
+ */
+export class CircularPad1D extends tf.layers.Layer {
+  /** @nocollapse */
+  static className = "CircularPad1D";
+  /** Samples added at each end. */
+  readonly padding: number;
+
+  constructor(args: CircularPad1DArgs) {
+    super({ name: args.name, trainable: args.trainable });
+    if (!Number.isInteger(args.padding) || args.padding < 0) {
+      throw new RangeError(
+        `CircularPad1D: padding must be a non-negative integer, got ${args.padding}`,
+      );
+    }
+    this.padding = args.padding;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const t = s[1];
+    return [s[0], t == null ? null : t + 2 * this.padding, s[2]];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const p = this.padding;
+      if (p === 0) return x.clone();
+      const t = x.shape[1];
+      if (p > t) {
+        throw new RangeError(
+          `${this.name}: circular padding ${p} exceeds the sequence length ${t}`,
+        );
+      }
+      const head = x.slice([0, t - p, 0], [-1, p, -1]);
+      const tail = x.slice([0, 0, 0], [-1, p, -1]);
+      return tf.concat([head, x, tail], 1);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), padding: this.padding };
+  }
+}
+
+/** Arguments of {@link AntiAliasDownsample1D}. */
+export interface AntiAliasDownsample1DArgs {
+  /** Downsampling factor (stride), an integer > 1. */
+  factor: number;
+  /**
+   * Filter order: 0 = box filter (average pooling), 1 = triangle, 2 = cubic,
+   * …; `order * (factor - 1)` must be even (ssl-wearables' constraint).
+   */
+  order: number;
+  /** Layer name. */
+  name?: string;
+  /** Whether the layer's weights are trainable (it has none; kept for the layer API). */
+  trainable?: boolean;
+}
+
+/**
+ * The normalised anti-aliasing kernel of ssl-wearables' `Downsample`: a box
+ * of `factor` ones convolved with itself `order` times, divided by its sum.
+ * Length `factor + order * (factor - 1)`.
+ *
+ * @example
+ * downsampleKernel(2, 2); // [0.125, 0.375, 0.375, 0.125]
+ */
+export function downsampleKernel(factor: number, order: number): Float64Array {
+  let k: number[] = new Array(factor).fill(1);
+  for (let o = 0; o < order; o++) {
+    const next: number[] = new Array(k.length + factor - 1).fill(0);
+    for (let i = 0; i < k.length; i++) for (let j = 0; j < factor; j++) next[i + j] += k[i];
+    k = next;
+  }
+  const sum = k.reduce((a, b) => a + b, 0);
+  return Float64Array.from(k, (v) => v / sum);
+}
+
+/** Zero padding (samples at each end) that ssl-wearables' `Downsample` applies. */
+export function downsamplePadding(factor: number, order: number): number {
+  return (order * (factor - 1)) / 2;
+}
+
+/** Output length of {@link AntiAliasDownsample1D} for an input of `length` samples. */
+export function downsampleLength(length: number, factor: number, order: number): number {
+  const k = factor + order * (factor - 1);
+  return Math.floor((length + 2 * downsamplePadding(factor, order) - k) / factor) + 1;
+}
+
+/**
+ * Anti-aliased downsampling of `[batch, time, channels]` (ssl-wearables'
+ * `Downsample`): zero-pad `order * (factor - 1) / 2` samples at each end,
+ * filter every channel with {@link downsampleKernel}, keep every `factor`-th
+ * sample. Implemented as `order` stride-1 box averages followed by a
+ * stride-`factor` box average (identical to one convolution with the
+ * composite kernel), so it only needs average pooling and its gradient.
+ * The kernel is fixed: the layer has no weights.
+ */
+export class AntiAliasDownsample1D extends tf.layers.Layer {
+  /** @nocollapse */
+  static className = "AntiAliasDownsample1D";
+  /** Downsampling factor (stride). */
+  readonly factor: number;
+  /** Filter order. */
+  readonly order: number;
+
+  constructor(args: AntiAliasDownsample1DArgs) {
+    super({ name: args.name, trainable: args.trainable });
+    const { factor, order } = args;
+    if (!Number.isInteger(factor) || factor < 2) {
+      throw new RangeError(`AntiAliasDownsample1D: factor must be an integer > 1, got ${factor}`);
+    }
+    if (!Number.isInteger(order) || order < 0) {
+      throw new RangeError(
+        `AntiAliasDownsample1D: order must be a non-negative integer, got ${order}`,
+      );
+    }
+    if ((order * (factor - 1)) % 2 !== 0) {
+      throw new RangeError(
+        `AntiAliasDownsample1D: order * (factor - 1) must be even (factor ${factor}, order ${order})`,
+      );
+    }
+    this.factor = factor;
+    this.order = order;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const t = s[1];
+    return [s[0], t == null ? null : downsampleLength(t, this.factor, this.order), s[2]];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const [n, t, c] = x.shape;
+      const f = this.factor;
+      const p = downsamplePadding(f, this.order);
+      let y: tf.Tensor4D = x.reshape([n, t, 1, c]);
+      if (p > 0) y = tf.pad(y, [[0, 0], [p, p], [0, 0], [0, 0]]);
+      for (let o = 0; o < this.order; o++) y = tf.avgPool(y, [f, 1], [1, 1], "valid");
+      y = tf.avgPool(y, [f, 1], [f, 1], "valid");
+      return y.reshape([n, y.shape[1], c]);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), factor: this.factor, order: this.order };
+  }
+}
+
+tf.serialization.registerClass(CircularPad1D);
+tf.serialization.registerClass(AntiAliasDownsample1D);

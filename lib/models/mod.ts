@@ -1,0 +1,16 @@
+/**
+ * Models layer: the harnet ResNet-V2 family (ssl-wearables), its heads, the
+ * custom tfjs layers it needs, safe PyTorch checkpoint loading and the
+ * mapping of PyTorch state dicts onto our models.
+ *
+ * @example
+ * import { harnet10, loadHarnetWeights, loadTorchStateDict } from "./lib/models/mod.ts";
+ * const model = harnet10({ head: "mtl" });
+ * loadHarnetWeights(model, await loadTorchStateDict("mtl_best.mdl"));
+ */
+export * from "./layers.ts";
+export * from "./heads.ts";
+export * from "./harnet.ts";
+export * from "./pytorch.ts";
+export * from "./weights.ts";
+export * from "./forest.ts";

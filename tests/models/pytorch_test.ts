@@ -1,0 +1,258 @@
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { join } from "node:path";
+import { CheckpointError } from "../../lib/errors.ts";
+import {
+  crc32,
+  findStateDict,
+  loadTorchStateDict,
+  parseTorchCheckpoint,
+  saveTorchStateDict,
+  type StateDict,
+  unpickle,
+  writeZip,
+  ZipArchive,
+} from "../../lib/models/pytorch.ts";
+import { oracle, tempDir } from "../_helpers.ts";
+import { le, MALICIOUS, OP, Pickle, stateDictPickle, torchZip } from "./_torch_fixture.ts";
+
+Deno.test("crc32 matches the standard check value", () => {
+  assertEquals(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+});
+
+Deno.test("unpickle refuses every pickle that tries to call a function", () => {
+  for (const [name, bytes] of Object.entries(MALICIOUS)) {
+    const err = assertThrows(() => unpickle(bytes, { file: "evil.pt" }), CheckpointError);
+    assertStringIncludes(err.message, "evil.pt");
+    assertStringIncludes(err.message, `refused unsafe global '${name}'`);
+  }
+});
+
+Deno.test("unpickle refuses object-construction opcodes", () => {
+  const inst = new Pickle().op(OP.PROTO, 2, OP.MARK, OP.INST).bytes();
+  assertThrows(
+    () => unpickle(inst, { file: "x.pt" }),
+    CheckpointError,
+    "refused pickle opcode 0x69",
+  );
+  const newobj = new Pickle().op(OP.PROTO, 2).global("collections", "OrderedDict")
+    .op(OP.EMPTY_TUPLE, OP.NEWOBJ, OP.STOP).bytes();
+  assertThrows(
+    () => unpickle(newobj, { file: "x.pt" }),
+    CheckpointError,
+    "refused pickle opcode 0x81",
+  );
+});
+
+Deno.test("unpickle decodes containers and scalars", () => {
+  // {"a": (1, -2, 70000), "b": []} built with protocol-2 opcodes
+  const p = new Pickle().op(OP.PROTO, 2, OP.EMPTY_DICT, OP.MARK).str("a").ints([1, -2, 70000])
+    .str("b").op(0x5d, OP.SETITEMS, OP.STOP).bytes();
+  const v = unpickle(p) as Map<string, unknown>;
+  assertEquals(v.get("a"), [1, -2, 70000]);
+  assertEquals(v.get("b"), []);
+  assertThrows(() => unpickle(p.subarray(0, p.length - 3)), CheckpointError, "truncated");
+});
+
+Deno.test("loader rebuilds strided / offset / int64 / float16 tensors and handles deflate", async () => {
+  const storage0 = le(Float32Array.from({ length: 12 }, (_, i) => i));
+  const storage1 = le(new BigInt64Array([5n, -7n, 9007199254740993n]));
+  const storage2 = le(new Uint16Array([0x3c00, 0xc000, 0x3555])); // 1, -2, ~0.3333 in float16
+  const pkl = stateDictPickle([
+    // transposed view: element (i, j) = storage[1 + i + 2 j]
+    {
+      name: "module.w",
+      storage: "0",
+      storageType: "FloatStorage",
+      storageNumel: 12,
+      offset: 1,
+      shape: [2, 3],
+      stride: [1, 2],
+    },
+    {
+      name: "module.c",
+      storage: "0",
+      storageType: "FloatStorage",
+      storageNumel: 12,
+      offset: 4,
+      shape: [2, 2],
+      stride: [2, 1],
+    },
+    {
+      name: "n",
+      storage: "1",
+      storageType: "LongStorage",
+      storageNumel: 3,
+      offset: 0,
+      shape: [3],
+      stride: [1],
+    },
+    {
+      name: "h",
+      storage: "2",
+      storageType: "HalfStorage",
+      storageNumel: 3,
+      offset: 0,
+      shape: [3],
+      stride: [1],
+    },
+  ]);
+  const zip = torchZip(pkl, { "0": storage0, "1": storage1, "2": storage2 }, "weird_name");
+  const sd = findStateDict(await parseTorchCheckpoint(zip, "fixture.pt"), "fixture.pt");
+  assertEquals([...sd.keys()], ["module.w", "module.c", "n", "h"]);
+  assertEquals(sd.get("module.w")!.shape, [2, 3]);
+  assertEquals(Array.from(sd.get("module.w")!.data as Float32Array), [1, 3, 5, 2, 4, 6]);
+  assertEquals(Array.from(sd.get("module.c")!.data as Float32Array), [4, 5, 6, 7]);
+  assertEquals(sd.get("n")!.dtype, "int64");
+  assertEquals(Array.from(sd.get("n")!.data as BigInt64Array), [5n, -7n, 9007199254740993n]);
+  const h = sd.get("h")!.data as Float32Array;
+  assertEquals([h[0], h[1]], [1, -2]);
+  assert(Math.abs(h[2] - 1 / 3) < 1e-3);
+
+  // Same archive with a DEFLATE-compressed pickle entry.
+  const deflated = new Uint8Array(
+    await new Response(
+      new Blob([pkl.slice()]).stream().pipeThrough(new CompressionStream("deflate-raw")),
+    ).arrayBuffer(),
+  );
+  // A stored zip of the deflated bytes, then patched to say "deflate" with the
+  // uncompressed CRC and size (local header and central directory record).
+  const zipped = writeZip([
+    { name: "archive/data.pkl", data: deflated },
+    { name: "archive/data/0", data: storage0 },
+    { name: "archive/data/1", data: storage1 },
+    { name: "archive/data/2", data: storage2 },
+  ]);
+  const dv = new DataView(zipped.buffer);
+  const cd = dv.getUint32(zipped.length - 22 + 16, true);
+  for (const [base, method, crc, usize] of [[0, 8, 14, 22], [cd, 10, 16, 24]]) {
+    dv.setUint16(base + method, 8, true);
+    dv.setUint32(base + crc, crc32(pkl), true);
+    dv.setUint32(base + usize, pkl.length, true);
+  }
+  assertEquals(new ZipArchive(zipped).entries.get("archive/data.pkl")!.method, 8);
+  const stored = zipped;
+  const sd2 = findStateDict(await parseTorchCheckpoint(stored, "deflated.pt"));
+  assertEquals(Array.from(sd2.get("module.w")!.data as Float32Array), [1, 3, 5, 2, 4, 6]);
+});
+
+Deno.test("loader reports out-of-bounds tensors, missing storages, corrupt and non-zip files", async () => {
+  const storage0 = le(new Float32Array(4));
+  const bad = stateDictPickle([
+    {
+      name: "w",
+      storage: "0",
+      storageType: "FloatStorage",
+      storageNumel: 4,
+      offset: 2,
+      shape: [3],
+      stride: [1],
+    },
+  ]);
+  await assertRejects(
+    () => parseTorchCheckpoint(torchZip(bad, { "0": storage0 }), "oob.pt"),
+    CheckpointError,
+    "exceeds its storage",
+  );
+  const ok = stateDictPickle([
+    {
+      name: "w",
+      storage: "7",
+      storageType: "FloatStorage",
+      storageNumel: 4,
+      offset: 0,
+      shape: [4],
+      stride: [1],
+    },
+  ]);
+  await assertRejects(
+    () => parseTorchCheckpoint(torchZip(ok, {}), "nostorage.pt"),
+    CheckpointError,
+    "storage '7' missing",
+  );
+  const zip = torchZip(ok, { "7": storage0 });
+  const corrupt = zip.slice();
+  corrupt[100] ^= 0xff; // inside data.pkl's payload
+  await assertRejects(
+    () => parseTorchCheckpoint(corrupt, "corrupt.pt"),
+    CheckpointError,
+    "corrupt.pt: entry 'archive/data.pkl': CRC-32 mismatch",
+  );
+  await assertRejects(
+    () => parseTorchCheckpoint(new Uint8Array([0x80, 2, 0x8a, 0x0a]), "old.pt"),
+    CheckpointError,
+    "legacy",
+  );
+  await assertRejects(
+    () => parseTorchCheckpoint(new TextEncoder().encode("hello"), "text.pt"),
+    CheckpointError,
+    "not a PyTorch checkpoint",
+  );
+  await assertRejects(() => loadTorchStateDict("/nonexistent/x.pt"), CheckpointError, "not found");
+  // A checkpoint whose pickle calls os.system is refused when loaded from a zip too.
+  await assertRejects(
+    () => parseTorchCheckpoint(torchZip(MALICIOUS["os.system"], {}), "evil.mdl"),
+    CheckpointError,
+    "evil.mdl: refused unsafe global 'os.system'",
+  );
+});
+
+Deno.test("saveTorchStateDict → loadTorchStateDict round trip", async () => {
+  const { path, cleanup } = await tempDir();
+  try {
+    const sd: StateDict = new Map([
+      ["a.weight", {
+        shape: [2, 3, 1],
+        dtype: "float32" as const,
+        data: new Float32Array([1, 2, 3, 4, 5, 6]),
+      }],
+      ["a.num_batches_tracked", {
+        shape: [],
+        dtype: "int64" as const,
+        data: new BigInt64Array([42n]),
+      }],
+      ["b", {
+        shape: [300],
+        dtype: "float32" as const,
+        data: Float32Array.from({ length: 300 }, (_, i) => i / 7),
+      }],
+    ]);
+    const file = join(path, "rt.pt");
+    await saveTorchStateDict(file, sd);
+    const back = await loadTorchStateDict(file);
+    assertEquals([...back.keys()], [...sd.keys()]);
+    for (const [k, t] of sd) {
+      assertEquals(back.get(k)!.shape, t.shape);
+      assertEquals(back.get(k)!.dtype, t.dtype);
+      assertEquals(
+        Array.from(back.get(k)!.data as ArrayLike<number | bigint>),
+        Array.from(t.data as ArrayLike<number | bigint>),
+      );
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("oracle: the released-format MTL checkpoint loads with module. keys and four heads", async () => {
+  const dir = oracle("harnet10");
+  if (!dir) return;
+  const sd = await loadTorchStateDict(join(dir, "mtl_checkpoint.mdl"));
+  const keys = [...sd.keys()];
+  assert(keys.every((k) => k.startsWith("module.")), "all keys carry the DataParallel prefix");
+  assertEquals(sd.get("module.feature_extractor.layer1.0.weight")!.shape, [64, 3, 5]);
+  assertEquals(sd.get("module.feature_extractor.layer5.0.weight")!.shape, [1024, 512, 5]);
+  assertEquals(sd.get("module.feature_extractor.layer1.5.kernel")!.shape, [64, 1, 4]);
+  assertEquals(sd.get("module.feature_extractor.layer1.1.bn1.num_batches_tracked")!.dtype, "int64");
+  for (const h of ["aot_h", "scale_h", "permute_h", "time_w_h"]) {
+    assertEquals(sd.get(`module.${h}.linear1.weight`)!.shape, [2, 1024]);
+    assertEquals(sd.get(`module.${h}.linear1.bias`)!.shape, [2]);
+  }
+  const k = sd.get("module.feature_extractor.layer1.5.kernel")!.data as Float32Array;
+  assertEquals(Array.from(k.subarray(0, 4)), [0.125, 0.375, 0.375, 0.125]);
+});
