@@ -1,0 +1,95 @@
+/**
+ * lib/data: file readers, the dataset registry and downloads. Every reader
+ * returns {@link Recording}s (axes in g); the ssl-wearables `.npy` triple
+ * reads as {@link Windows}.
+ *
+ * @example
+ * import { loadDataset, readWisdm } from "./lib/data/mod.ts";
+ * const recs = await loadDataset("hmp-adl", { subjects: ["f1", "m1"] });
+ */
+export * from "./types.ts";
+export * from "./paths.ts";
+export { gunzip, isGzip, readBytes, readText, TextScanner } from "./text.ts";
+export { checkRate, medianRateHz } from "./rate.ts";
+export {
+  parseWisdmActivityKey,
+  readWisdm,
+  type ReadWisdmOptions,
+  STANDARD_GRAVITY,
+  toSnakeCase,
+  WISDM_ACTIVITIES,
+  WISDM_CODES,
+} from "./wisdm.ts";
+export {
+  HMP_ACTIVITIES,
+  HMP_RATE_HZ,
+  readHmpAdl,
+  readHmpFile,
+  type ReadHmpOptions,
+} from "./hmp.ts";
+export {
+  MOBIFALL_CODES,
+  MOBIFALL_FALLS,
+  MOBIFALL_NAMES,
+  readMobiFall,
+  readMobiFallFile,
+} from "./mobifall.ts";
+export {
+  DAPHNET_AXES,
+  DAPHNET_CLASSES,
+  readDaphnet,
+  type ReadDaphnetOptions,
+  selectPlacement,
+} from "./daphnet.ts";
+export {
+  type CwaHeader,
+  cwaPackedTime,
+  cwaRangeG,
+  cwaRateHz,
+  parseCwaHeader,
+  readCwa,
+  type ReadCwaOptions,
+} from "./cwa.ts";
+export {
+  decodeNpy,
+  encodeNpy,
+  type NpyArray,
+  type NpyData,
+  npyToNumbers,
+  readNpy,
+  type ReadSslNpyOptions,
+  readSslWearablesNpy,
+  windowsToNpy,
+  type WindowsToNpyOptions,
+  writeNpy,
+  type WriteNpyOptions,
+} from "./npy.ts";
+export {
+  HARTH_AXES,
+  HARTH_CODES,
+  HARTH_LABELS,
+  parseDateTimeMs,
+  readHarthCsv,
+  type ReadHarthOptions,
+} from "./harth.ts";
+export { type ArchiveEntry, crc32, extractEntries, isZip, untar, unzip } from "./archive.ts";
+export {
+  type DatasetInfo,
+  datasetInfo,
+  type DatasetLoadOptions,
+  DATASETS,
+  datasetStatus,
+  loadDataset,
+  type LoadDatasetOptions,
+  loadDatasetWindows,
+  locateDataset,
+  restrictClasses,
+  unavailable,
+} from "./registry.ts";
+export {
+  downloadDataset,
+  type DownloadOptions,
+  type DownloadResult,
+  sha256Hex,
+  unpackArchive,
+} from "./download.ts";

@@ -1,0 +1,69 @@
+/**
+ * Sample-rate checks for readers whose files carry per-sample timestamps.
+ *
+ * @example
+ * const measured = checkRate("S01R02.txt", rec.timestampsMs!, 64); // throws if not ~64 Hz
+ */
+import { basename } from "node:path";
+import { DataFormatError } from "../errors.ts";
+
+/**
+ * Robust sample rate (Hz) from per-sample timestamps (ms): take the median
+ * `m` of the positive successive differences, then average the "regular"
+ * differences within [0.5 m, 1.5 m] (1000 / mean). Robust to the occasional
+ * gap or backwards jump (WISDM, MobiFall) and unbiased for timestamps
+ * quantised to whole ms (Daphnet's 15/16 ms steps at 64 Hz). NaN when fewer
+ * than 2 increasing samples.
+ */
+export function medianRateHz(timestampsMs: ArrayLike<number>): number {
+  const n = timestampsMs.length;
+  if (n < 2) return NaN;
+  // subsample very long series: the median of ~200k differences is plenty
+  const step = Math.max(1, Math.floor((n - 1) / 200_000));
+  const diffs = new Float64Array(Math.ceil((n - 1) / step));
+  let k = 0;
+  for (let i = 1; i < n; i += step) {
+    const d = timestampsMs[i] - timestampsMs[i - 1];
+    if (d > 0 && Number.isFinite(d)) diffs[k++] = d;
+  }
+  if (k === 0) return NaN;
+  const used = diffs.subarray(0, k).sort();
+  const med = k % 2 ? used[(k - 1) >> 1] : 0.5 * (used[k / 2 - 1] + used[k / 2]);
+  let sum = 0, cnt = 0;
+  for (let i = 0; i < k; i++) {
+    if (used[i] >= 0.5 * med && used[i] <= 1.5 * med) {
+      sum += used[i];
+      cnt++;
+    }
+  }
+  return 1000 / (sum / cnt);
+}
+
+/**
+ * Check that timestamps agree with a claimed sample rate.
+ *
+ * @param source file name used in the error
+ * @param timestampsMs per-sample times (ms)
+ * @param claimedHz the rate the caller / dataset claims (Hz)
+ * @param tolerance allowed relative deviation of the measured median rate (0.15 = ±15 %)
+ * @returns the measured median rate (Hz)
+ * @throws DataFormatError `<file>: claimed rate 100 Hz but timestamps give 50.00 Hz (median interval 20.000 ms)`
+ */
+export function checkRate(
+  source: string,
+  timestampsMs: ArrayLike<number>,
+  claimedHz: number,
+  tolerance = 0.15,
+): number {
+  const measured = medianRateHz(timestampsMs);
+  if (!Number.isFinite(measured)) return measured;
+  if (Math.abs(measured - claimedHz) > tolerance * claimedHz) {
+    throw new DataFormatError(
+      basename(source),
+      `claimed rate ${claimedHz} Hz but timestamps give ${
+        measured.toFixed(2)
+      } Hz (median interval ${(1000 / measured).toFixed(3)} ms)`,
+    );
+  }
+  return measured;
+}

@@ -1,0 +1,42 @@
+// Tests for cli/download.ts and cli/datasets.ts (the `har download` / `har datasets` commands).
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { ConfigError, DatasetUnavailableError } from "../../lib/errors.ts";
+import { parseDownloadArgs, run as runDownload, summary as dlSummary } from "../../cli/download.ts";
+import { datasetsTable, summary as dsSummary } from "../../cli/datasets.ts";
+import { sharedData, tempDir } from "../_helpers.ts";
+
+Deno.test("har download: argument parsing and errors", async () => {
+  assert(dlSummary.length > 0 && dsSummary.length > 0);
+  assertEquals(parseDownloadArgs(["harth", "--dir", "/d"]).dir, "/d");
+  assertEquals(parseDownloadArgs(["harth", "--dir=/e", "--force"]).force, true);
+  assertThrows(() => parseDownloadArgs([]), ConfigError, "usage: har download");
+  assertThrows(() => parseDownloadArgs(["nope"]), ConfigError, 'unknown dataset "nope"');
+  assertThrows(() => parseDownloadArgs(["harth", "--bogus"]), ConfigError, "unknown flag");
+  const t = await tempDir();
+  try {
+    await assertRejects(
+      () => runDownload(["harth", "--dir", t.path, "--url", "http://127.0.0.1:9/h.zip"]),
+      DatasetUnavailableError,
+      "offline or unreachable",
+    );
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("har datasets: table lists every dataset and which are present", async () => {
+  const dir = sharedData();
+  if (!dir) return;
+  const table = await datasetsTable(dir);
+  assertStringIncludes(table, `data folder: ${dir}`);
+  const line = (n: string) => table.split("\n").find((l) => l.startsWith(n + " "))!;
+  assertStringIncludes(line("wisdm-watch"), "yes (wisdm-2019)");
+  assertStringIncludes(line("harth"), " no ");
+  assertStringIncludes(line("mobifall"), "manual");
+});
