@@ -1,0 +1,93 @@
+/**
+ * Install (and remove) our training kernels on the tfjs `wasm` backend.
+ *
+ * Kernel registration is global in tfjs-core: after {@link installWasmKernels}
+ * every `wasm` op of these names runs our code, on any wasm backend instance.
+ * The stock kernels are kept and restored by {@link uninstallWasmKernels}.
+ *
+ * @example
+ * ```ts
+ * await tf.setBackend("wasm");
+ * installWasmKernels({ blas }); // blas from loadOpenBlas(), or null for plain wasm
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import type { Blas } from "./blas.ts";
+import { type BackendWasm, blasHeapGemm, type HeapGemm, wasmHeapGemm } from "./heap_gemm.ts";
+import { matmulKernels } from "./matmul_kernels.ts";
+import { convKernels } from "./conv_kernels.ts";
+import { memoryKernels } from "./memory_kernels.ts";
+import { registerMissingGradients } from "./gradients.ts";
+
+/** Options for {@link installWasmKernels}. */
+export interface InstallWasmKernelsOptions {
+  /**
+   * BLAS for the heavy kernels (MatMul/BatchMatMul in every form,
+   * _FusedMatMul, Conv2D, FusedConv2D and both conv gradients). Null/absent:
+   * the conv gradients and transposed/batched matmuls use the wasm backend's
+   * own matmul instead, and the forward kernels stay stock.
+   */
+  blas?: Blas | null;
+}
+
+/** What was installed. */
+export interface InstalledKernels {
+  /** `"blas"` or `"wasm"`: the GEMM engine behind the kernels. */
+  engine: "blas" | "wasm";
+  /** Names of the kernels now overridden or added on `wasm`. */
+  kernels: string[];
+}
+
+const originals = new Map<string, tf.KernelConfig | undefined>();
+let installed: InstalledKernels | null = null;
+
+/** The stock wasm kernel of that name (before our install), if any. */
+export function stockWasmKernel(name: string): tf.KernelConfig | undefined {
+  return originals.has(name) ? originals.get(name) : tf.getKernel(name, "wasm");
+}
+
+/** The currently installed kernels, or null. */
+export function installedWasmKernels(): InstalledKernels | null {
+  return installed;
+}
+
+function register(config: tf.KernelConfig): void {
+  const name = config.kernelName;
+  if (!originals.has(name)) originals.set(name, tf.getKernel(name, "wasm"));
+  if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
+  tf.registerKernel(config);
+}
+
+/**
+ * Register our kernels for the `wasm` backend (replacing any earlier
+ * install). The wasm backend must be initialised (`await tf.setBackend("wasm")`
+ * or `tf.findBackend("wasm")` non-null) — the GEMM engine binds to it.
+ */
+export function installWasmKernels(options: InstallWasmKernelsOptions = {}): InstalledKernels {
+  const backend = tf.findBackend("wasm") as unknown as BackendWasm | null;
+  if (!backend) throw new Error("installWasmKernels: the wasm backend is not initialised");
+  uninstallWasmKernels();
+  const gemm: HeapGemm = options.blas ? blasHeapGemm(backend, options.blas) : wasmHeapGemm(backend);
+  const stock = (name: string) => stockWasmKernel(name);
+  const configs = [
+    ...matmulKernels(gemm, stock),
+    ...convKernels(gemm, stock, gemm.engine === "blas"),
+    ...memoryKernels(stock),
+  ];
+  for (const c of configs) register(c);
+  registerMissingGradients();
+  installed = { engine: gemm.engine, kernels: configs.map((c) => c.kernelName) };
+  return installed;
+}
+
+/** Restore the stock wasm kernels (a kernel that did not exist is unregistered). */
+export function uninstallWasmKernels(): void {
+  for (const [name, config] of originals) {
+    if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
+    if (config) tf.registerKernel(config);
+  }
+  originals.clear();
+  installed = null;
+}

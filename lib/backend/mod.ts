@@ -1,0 +1,19 @@
+/**
+ * lib/backend: fast CPU training for TensorFlow.js — backend selection, wasm
+ * training kernels, OpenBLAS through Deno FFI.
+ * @module
+ */
+export * from "./select.ts";
+export * from "./blas.ts";
+export * from "./heap_gemm.ts";
+export * from "./install.ts";
+export * from "./gradients.ts";
+export { applyBiasActivation, callWasmKernel, heapBatchMatMul } from "./matmul_kernels.ts";
+export {
+  col2im,
+  CONV_SCRATCH_FLOATS,
+  heapConv2D,
+  heapConv2DBackpropFilter,
+  heapConv2DBackpropInput,
+  im2col,
+} from "./conv_kernels.ts";
