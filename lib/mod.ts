@@ -3,5 +3,13 @@
  * Each layer re-exports its public API from its own `mod.ts`.
  */
 export * from "./errors.ts";
-export * from "./data/types.ts";
-export * from "./data/paths.ts";
+export * from "./random.ts";
+export * from "./data/mod.ts";
+export * from "./data/synthetic.ts";
+export * from "./data/splits.ts";
+export * from "./signal/mod.ts";
+export * from "./pretext/mod.ts";
+export * from "./models/mod.ts";
+export * from "./plots/mod.ts";
+export * from "./train/mod.ts";
+export * from "./backend/mod.ts";

@@ -72,7 +72,19 @@ export {
   readHarthCsv,
   type ReadHarthOptions,
 } from "./harth.ts";
-export { type ArchiveEntry, crc32, extractEntries, isZip, untar, unzip } from "./archive.ts";
+export {
+  crc32,
+  type FileErrorType,
+  inflateRaw,
+  isZip,
+  writeZip,
+  type WriteZipOptions,
+  ZipArchive,
+  type ZipArchiveOptions,
+  type ZipEntry,
+  type ZipInput,
+} from "./zip.ts";
+export { type ArchiveEntry, extractEntries, untar, unzip } from "./archive.ts";
 export {
   type DatasetInfo,
   datasetInfo,

@@ -92,44 +92,41 @@ async function loadWisdm(root: string, device: "watch" | "phone", opts: DatasetL
 
 const UCI = "https://archive.ics.uci.edu/static/public";
 
+/**
+ * A WISDM 2019 entry: watch and phone come from the same archive and differ
+ * only in the device folder and its placement. `layoutExtra` is appended to
+ * the layout (files beside the device folder).
+ */
+function wisdmInfo(
+  device: "watch" | "phone",
+  placement: string,
+  layoutExtra = "",
+): DatasetInfo {
+  return {
+    name: `wisdm-${device}`,
+    title:
+      `WISDM Smartphone and Smartwatch Activity and Biometrics (2019), ${device} accelerometer`,
+    urls: [`${UCI}/507/wisdm+smartphone+and+smartwatch+activity+and+biometrics+dataset.zip`],
+    sha256: null,
+    homepage: "https://archive.ics.uci.edu/dataset/507",
+    licence: "CC BY 4.0 (UCI Machine Learning Repository)",
+    citation:
+      "Weiss, G. M. (2019). WISDM Smartphone and Smartwatch Activity and Biometrics Dataset. UCI Machine Learning Repository. https://doi.org/10.24432/C5HK59",
+    classes: [...WISDM_ACTIVITIES],
+    placement,
+    rateHz: 20,
+    folder: "wisdm-2019",
+    layout: `raw/${device}/accel/data_<pid>_accel_${device}.txt[.gz]${layoutExtra}`,
+    marker: `raw/${device}/accel`,
+    kind: "recordings",
+    load: (root, opts) => loadWisdm(root, device, opts),
+  };
+}
+
 /** The registry. Keys are the names accepted by {@link loadDataset} and `har download`. */
 export const DATASETS: Record<string, DatasetInfo> = {
-  "wisdm-watch": {
-    name: "wisdm-watch",
-    title: "WISDM Smartphone and Smartwatch Activity and Biometrics (2019), watch accelerometer",
-    urls: [`${UCI}/507/wisdm+smartphone+and+smartwatch+activity+and+biometrics+dataset.zip`],
-    sha256: null,
-    homepage: "https://archive.ics.uci.edu/dataset/507",
-    licence: "CC BY 4.0 (UCI Machine Learning Repository)",
-    citation:
-      "Weiss, G. M. (2019). WISDM Smartphone and Smartwatch Activity and Biometrics Dataset. UCI Machine Learning Repository. https://doi.org/10.24432/C5HK59",
-    classes: [...WISDM_ACTIVITIES],
-    placement: "wrist",
-    rateHz: 20,
-    folder: "wisdm-2019",
-    layout: "raw/watch/accel/data_<pid>_accel_watch.txt[.gz], activity_key.txt",
-    marker: "raw/watch/accel",
-    kind: "recordings",
-    load: (root, opts) => loadWisdm(root, "watch", opts),
-  },
-  "wisdm-phone": {
-    name: "wisdm-phone",
-    title: "WISDM Smartphone and Smartwatch Activity and Biometrics (2019), phone accelerometer",
-    urls: [`${UCI}/507/wisdm+smartphone+and+smartwatch+activity+and+biometrics+dataset.zip`],
-    sha256: null,
-    homepage: "https://archive.ics.uci.edu/dataset/507",
-    licence: "CC BY 4.0 (UCI Machine Learning Repository)",
-    citation:
-      "Weiss, G. M. (2019). WISDM Smartphone and Smartwatch Activity and Biometrics Dataset. UCI Machine Learning Repository. https://doi.org/10.24432/C5HK59",
-    classes: [...WISDM_ACTIVITIES],
-    placement: "pocket",
-    rateHz: 20,
-    folder: "wisdm-2019",
-    layout: "raw/phone/accel/data_<pid>_accel_phone.txt[.gz]",
-    marker: "raw/phone/accel",
-    kind: "recordings",
-    load: (root, opts) => loadWisdm(root, "phone", opts),
-  },
+  "wisdm-watch": wisdmInfo("watch", "wrist", ", activity_key.txt"),
+  "wisdm-phone": wisdmInfo("phone", "pocket"),
   "hmp-adl": {
     name: "hmp-adl",
     title: "HMP: Dataset for ADL Recognition with Wrist-worn Accelerometer",

@@ -1,11 +1,11 @@
 /**
  * Safe loading (and saving) of PyTorch checkpoints (`.pt`, `.pth`, `.mdl`):
  * PyTorch's zip format (`<name>/data.pkl` + `<name>/data/<key>` storages),
- * read with our own zip reader and a *safe* unpickler that only understands
- * container opcodes and a fixed allow-list of globals needed to rebuild
- * tensors (`torch._utils._rebuild_tensor_v2`, `torch.FloatStorage`, …,
- * `collections.OrderedDict`). Any other global (`os.system`,
- * `builtins.eval`, …) or object-building opcode is refused with a
+ * read with the shared zip reader (lib/data/zip.ts) and a *safe* unpickler
+ * that only understands container opcodes and a fixed allow-list of globals
+ * needed to rebuild tensors (`torch._utils._rebuild_tensor_v2`,
+ * `torch.FloatStorage`, …, `collections.OrderedDict`). Any other global
+ * (`os.system`, `builtins.eval`, …) or object-building opcode is refused with a
  * {@link CheckpointError} naming the file and the refused name, before
  * anything is called: nothing in a checkpoint can run code here.
  *
@@ -17,6 +17,7 @@
  * sd.get("module.feature_extractor.layer1.0.weight")!.shape; // [64, 3, 5]
  */
 import { CheckpointError } from "../errors.ts";
+import { isZip, writeZip, ZipArchive } from "../data/zip.ts";
 
 /** PyTorch dtypes we can rebuild. */
 export type TorchDType =
@@ -53,178 +54,6 @@ export interface TorchTensor {
 
 /** A state dict: parameter/buffer name → tensor, in checkpoint order. */
 export type StateDict = Map<string, TorchTensor>;
-
-// ---------------------------------------------------------------- zip reader
-
-/** One entry of a zip archive. */
-export interface ZipEntry {
-  /** Path inside the archive. */
-  name: string;
-  /** 0 = stored, 8 = deflate. */
-  method: number;
-  /** Compressed size (bytes). */
-  compressedSize: number;
-  /** Uncompressed size (bytes). */
-  size: number;
-  /** CRC-32 of the uncompressed data. */
-  crc32: number;
-  /** Offset of the local file header. */
-  localHeaderOffset: number;
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (zip / PNG polynomial) of `bytes`. */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/**
- * A zip archive held in memory: the central directory (zip64 aware) and
- * entry extraction (stored, or deflate via `DecompressionStream`), with CRC
- * checks.
- */
-export class ZipArchive {
-  /** Entries by name, in central-directory order. */
-  readonly entries: Map<string, ZipEntry> = new Map();
-  readonly #bytes: Uint8Array;
-  readonly #view: DataView;
-  readonly #file: string;
-
-  /** Parse the central directory of `bytes`; `file` names the archive in errors. */
-  constructor(bytes: Uint8Array, file = "<zip>") {
-    this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#file = file;
-    this.#readDirectory();
-  }
-
-  #fail(fault: string): never {
-    throw new CheckpointError(this.#file, fault);
-  }
-
-  #u16(o: number): number {
-    if (o + 2 > this.#bytes.length) this.#fail(`truncated zip (reading offset ${o})`);
-    return this.#view.getUint16(o, true);
-  }
-  #u32(o: number): number {
-    if (o + 4 > this.#bytes.length) this.#fail(`truncated zip (reading offset ${o})`);
-    return this.#view.getUint32(o, true);
-  }
-  #u64(o: number): number {
-    if (o + 8 > this.#bytes.length) this.#fail(`truncated zip (reading offset ${o})`);
-    const v = this.#view.getBigUint64(o, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.#fail(`zip64 value too large at offset ${o}`);
-    return Number(v);
-  }
-
-  #readDirectory(): void {
-    const b = this.#bytes;
-    let eocd = -1;
-    const stop = Math.max(0, b.length - 22 - 0xffff);
-    for (let i = b.length - 22; i >= stop; i--) {
-      if (b[i] === 0x50 && b[i + 1] === 0x4b && b[i + 2] === 0x05 && b[i + 3] === 0x06) {
-        eocd = i;
-        break;
-      }
-    }
-    if (eocd < 0) this.#fail("not a zip archive (no end-of-central-directory record)");
-    let count = this.#u16(eocd + 10);
-    let cdSize = this.#u32(eocd + 12);
-    let cdOffset = this.#u32(eocd + 16);
-    if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-      const loc = eocd - 20;
-      if (loc < 0 || this.#u32(loc) !== 0x07064b50) this.#fail("zip64 locator missing");
-      const z = this.#u64(loc + 8);
-      if (this.#u32(z) !== 0x06064b50) this.#fail("zip64 end-of-central-directory record missing");
-      count = this.#u64(z + 32);
-      cdSize = this.#u64(z + 40);
-      cdOffset = this.#u64(z + 48);
-    }
-    let o = cdOffset;
-    for (let i = 0; i < count; i++) {
-      if (this.#u32(o) !== 0x02014b50) {
-        this.#fail(`bad central directory entry ${i} at offset ${o}`);
-      }
-      const method = this.#u16(o + 10);
-      const crc = this.#u32(o + 16);
-      let csize = this.#u32(o + 20);
-      let size = this.#u32(o + 24);
-      const nameLen = this.#u16(o + 28);
-      const extraLen = this.#u16(o + 30);
-      const commentLen = this.#u16(o + 32);
-      let local = this.#u32(o + 42);
-      const name = new TextDecoder().decode(b.subarray(o + 46, o + 46 + nameLen));
-      // zip64 extended information: present fields are those saturated above, in order.
-      let e = o + 46 + nameLen;
-      const eEnd = e + extraLen;
-      while (e + 4 <= eEnd) {
-        const id = this.#u16(e);
-        const len = this.#u16(e + 2);
-        if (id === 0x0001) {
-          let f = e + 4;
-          if (size === 0xffffffff) {
-            size = this.#u64(f);
-            f += 8;
-          }
-          if (csize === 0xffffffff) {
-            csize = this.#u64(f);
-            f += 8;
-          }
-          if (local === 0xffffffff) local = this.#u64(f);
-        }
-        e += 4 + len;
-      }
-      this.entries.set(name, {
-        name,
-        method,
-        compressedSize: csize,
-        size,
-        crc32: crc,
-        localHeaderOffset: local,
-      });
-      o = eEnd + commentLen;
-    }
-  }
-
-  /** The (uncompressed) bytes of entry `name`; throws when absent or corrupt. */
-  async read(name: string): Promise<Uint8Array> {
-    const entry = this.entries.get(name);
-    if (!entry) this.#fail(`zip entry '${name}' not found`);
-    const o = entry.localHeaderOffset;
-    if (this.#u32(o) !== 0x04034b50) this.#fail(`bad local header for '${name}'`);
-    const start = o + 30 + this.#u16(o + 26) + this.#u16(o + 28);
-    const end = start + entry.compressedSize;
-    if (end > this.#bytes.length) this.#fail(`truncated zip: entry '${name}' runs past the end`);
-    const raw = this.#bytes.subarray(start, end);
-    let data: Uint8Array;
-    if (entry.method === 0) {
-      data = raw;
-    } else if (entry.method === 8) {
-      const stream = new Blob([raw.slice()]).stream().pipeThrough(
-        new DecompressionStream("deflate-raw"),
-      );
-      data = new Uint8Array(await new Response(stream).arrayBuffer());
-    } else {
-      this.#fail(`entry '${name}' uses unsupported compression method ${entry.method}`);
-    }
-    if (data.length !== entry.size) {
-      this.#fail(`entry '${name}': ${data.length} bytes, directory says ${entry.size}`);
-    }
-    if (crc32(data) !== entry.crc32) this.#fail(`entry '${name}': CRC-32 mismatch (corrupt file)`);
-    return data;
-  }
-}
 
 // ---------------------------------------------------------------- unpickler
 
@@ -776,11 +605,6 @@ function rebuildTensor(
 
 // ---------------------------------------------------------------- loading
 
-function isZip(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 &&
-    bytes[3] === 0x04;
-}
-
 /**
  * Decode a PyTorch zip checkpoint held in memory. Returns the unpickled
  * object (usually a `Map` state dict, or a `Map` holding one) with tensors as
@@ -800,7 +624,7 @@ export async function parseTorchCheckpoint(
     }
     throw new CheckpointError(file, "not a PyTorch checkpoint (expected a zip archive)");
   }
-  const zip = new ZipArchive(bytes, file);
+  const zip = new ZipArchive(bytes, file, { errorType: CheckpointError });
   const pkl = [...zip.entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (!pkl) {
     throw new CheckpointError(file, "no '<archive>/data.pkl' entry: not a PyTorch checkpoint");
@@ -1058,66 +882,7 @@ export async function saveTorchStateDict(
     { name: `${root}/version`, data: new TextEncoder().encode("3\n") },
   ];
   const tmp = `${path}.tmp-${Date.now()}`;
-  await Deno.writeFile(tmp, writeZip(files));
+  // Stored entries, payloads 64-byte aligned as PyTorch writes them (mmap-able).
+  await Deno.writeFile(tmp, writeZip(files, { alignBytes: 64 }));
   await Deno.rename(tmp, path);
-}
-
-/**
- * A zip archive of STORED entries, each payload 64-byte aligned (as PyTorch
- * writes them); zip64 is not used, so the total must stay below 4 GiB.
- */
-export function writeZip(files: { name: string; data: Uint8Array }[]): Uint8Array {
-  const enc = new TextEncoder();
-  const chunks: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const f of files) {
-    const name = enc.encode(f.name);
-    const base = offset + 30 + name.length;
-    const pad = (64 - (base % 64)) % 64;
-    const extraLen = pad === 0 ? 0 : pad < 4 ? pad + 64 : pad;
-    const local = new Uint8Array(30 + name.length + extraLen);
-    const lv = new DataView(local.buffer);
-    const crc = crc32(f.data);
-    lv.setUint32(0, 0x04034b50, true);
-    lv.setUint16(4, 20, true);
-    lv.setUint16(8, 0, true);
-    lv.setUint32(14, crc, true);
-    lv.setUint32(18, f.data.length, true);
-    lv.setUint32(22, f.data.length, true);
-    lv.setUint16(26, name.length, true);
-    lv.setUint16(28, extraLen, true);
-    local.set(name, 30);
-    if (extraLen) {
-      // A private "padding" extra field (id 0xfb50, as PyTorch uses), content zeros.
-      lv.setUint16(30 + name.length, 0xfb50, true);
-      lv.setUint16(30 + name.length + 2, extraLen - 4, true);
-    }
-    const cd = new Uint8Array(46 + name.length);
-    const cv = new DataView(cd.buffer);
-    cv.setUint32(0, 0x02014b50, true);
-    cv.setUint16(4, 20, true);
-    cv.setUint16(6, 20, true);
-    cv.setUint32(16, crc, true);
-    cv.setUint32(20, f.data.length, true);
-    cv.setUint32(24, f.data.length, true);
-    cv.setUint16(28, name.length, true);
-    cv.setUint32(42, offset, true);
-    cd.set(name, 46);
-    central.push(cd);
-    chunks.push(local, f.data);
-    offset += local.length + f.data.length;
-  }
-  const cdSize = central.reduce((a, c) => a + c.length, 0);
-  const eocd = new Uint8Array(22);
-  const ev = new DataView(eocd.buffer);
-  ev.setUint32(0, 0x06054b50, true);
-  ev.setUint16(8, files.length, true);
-  ev.setUint16(10, files.length, true);
-  ev.setUint32(12, cdSize, true);
-  ev.setUint32(16, offset, true);
-  const out = new Uint8Array(offset + cdSize + 22);
-  let o = 0;
-  for (const c of [...chunks, ...central, eocd]) (out.set(c, o), (o += c.length));
-  return out;
 }

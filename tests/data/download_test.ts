@@ -4,7 +4,7 @@ import { DataFormatError, DatasetUnavailableError } from "../../lib/errors.ts";
 import { downloadDataset, sha256Hex } from "../../lib/data/download.ts";
 import { loadDataset } from "../../lib/data/registry.ts";
 import { tempDir } from "../_helpers.ts";
-import { makeZip } from "./_zip.ts";
+import { writeZip } from "../../lib/data/zip.ts";
 
 Deno.test("downloadDataset: unreachable URL gives a clear offline message", async () => {
   const t = await tempDir();
@@ -39,8 +39,11 @@ Deno.test("downloadDataset: fetch from a local server, verify sha256, unpack nes
     { length: 200 },
     (_, i) => `${Math.round(i * 15.625)} 1 2 3 4 5 6 7 8 9 1`,
   );
-  const inner = await makeZip({ "dataset_fog_release/dataset/S01R01.txt": rows.join("\n") + "\n" });
-  const outer = await makeZip({ "daphnet.zip": inner }, false);
+  const inner = writeZip([{
+    name: "dataset_fog_release/dataset/S01R01.txt",
+    data: new TextEncoder().encode(rows.join("\n") + "\n"),
+  }], { deflate: true });
+  const outer = writeZip([{ name: "daphnet.zip", data: inner }]);
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen: () => {} },
     (req) =>

@@ -3,7 +3,7 @@
  * the loader is tested on bytes we control (strides, offsets, dtypes,
  * malicious globals) besides the real oracle checkpoint.
  */
-import { writeZip } from "../../lib/models/pytorch.ts";
+import { writeZip } from "../../lib/data/zip.ts";
 
 /** Pickle opcodes used below. */
 export const OP = {
@@ -95,7 +95,7 @@ export function torchZip(
     { name: `${root}/data.pkl`, data: pickle },
     ...Object.entries(storages).map(([k, data]) => ({ name: `${root}/data/${k}`, data })),
     { name: `${root}/version`, data: new TextEncoder().encode("3\n") },
-  ]);
+  ], { alignBytes: 64 });
 }
 
 /** Little-endian bytes of a typed array. */
