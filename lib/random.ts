@@ -33,7 +33,18 @@ export interface Rng {
   choice<T>(arr: readonly T[]): T;
   /** A new independent stream whose seed is drawn from this one. */
   fork(): Rng;
+  /** Uniform unsigned 32-bit integer. */
+  uint32(): number;
+  /** A random permutation of 0..n-1 (Fisher–Yates). */
+  permutation(n: number): Int32Array;
+  /** The whole generator state (JSON-serialisable), for checkpoints. */
+  state(): RngState;
+  /** Restore a state returned by {@link Rng.state}: the stream continues identically. */
+  setState(state: RngState): void;
 }
+
+/** Serialisable generator state: `[state, hasSpareNormal (0|1), spareNormal]`. */
+export type RngState = [number, number, number];
 
 function splitmix32(a: number): number {
   a = (a + 0x9e3779b9) | 0;
@@ -55,13 +66,14 @@ export function rng(seed: number): Rng {
   }
   let state = splitmix32(Math.trunc(seed) >>> 0);
   let spare: number | null = null;
-  const next = (): number => {
+  const uint32 = (): number => {
     state = (state + 0x6d2b79f5) | 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+  const next = (): number => uint32() / 4294967296;
   const self: Rng = {
     seed,
     next,
@@ -102,6 +114,30 @@ export function rng(seed: number): Rng {
     },
     fork(): Rng {
       return rng(Math.floor(next() * 4294967296));
+    },
+    uint32,
+    permutation(n: number): Int32Array {
+      const p = new Int32Array(n);
+      for (let i = 0; i < n; i++) p[i] = i;
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1));
+        const t = p[i];
+        p[i] = p[j];
+        p[j] = t;
+      }
+      return p;
+    },
+    state(): RngState {
+      return [state | 0, spare === null ? 0 : 1, spare ?? 0];
+    },
+    setState(s: RngState): void {
+      if (!Array.isArray(s) || s.length !== 3 || !s.every(Number.isFinite)) {
+        throw new RangeError(
+          `rng.setState: expected [state, hasSpare, spare], got ${JSON.stringify(s)}`,
+        );
+      }
+      state = s[0] | 0;
+      spare = s[1] ? s[2] : null;
     },
   };
   return self;

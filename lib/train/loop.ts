@@ -47,7 +47,7 @@ import {
   type Param,
 } from "./optimisers.ts";
 import { ProgressBar, type ProgressMode } from "./progress.ts";
-import { type RngState, TrainRng, withSeededMathRandom } from "./random.ts";
+import { rng as makeRng, type RngState, withSeededMathRandom } from "./random.ts";
 import { constantLr, type Schedule } from "./schedules.ts";
 
 /** A model the loop can train: its weights and a forward pass. */
@@ -373,7 +373,7 @@ export async function fit(
     ? makeOptimizer((args.optimizer as OptimizerSpec) ?? { name: "adam", lr: 1e-3 })
     : args.optimizer as Optimizer;
   const schedule = args.schedule ?? constantLr({ lr: optimizer.lr });
-  const rng = new TrainRng(args.seed ?? 0);
+  const rng = makeRng(args.seed ?? 0);
   const es = args.earlyStopping ? new EarlyStopping(args.earlyStopping) : null;
 
   const entries = weightEntries(model);
@@ -543,7 +543,7 @@ export async function fit(
       const { xb, yb, b, yShape } = gatherBatch(train, st.perm, from, to);
       lr = schedule.lrAt(st.step);
       optimizer.lr = lr;
-      const stepSeed = rng.nextUint32();
+      const stepSeed = rng.uint32();
       const loss = withSeededMathRandom(stepSeed, () =>
         tf.tidy(() => {
           let x = tf.tensor(xb, [b, ...train.rowShape], "float32");

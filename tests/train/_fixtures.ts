@@ -1,6 +1,6 @@
 /** Shared small models and data for the training-loop tests (not a test file). */
 import * as tf from "@tensorflow/tfjs";
-import { TrainRng } from "../../lib/train/random.ts";
+import { rng } from "../../lib/random.ts";
 import type { FitData } from "../../lib/train/loop.ts";
 
 /** Use the deterministic cpu backend (wasm lacks some conv gradients). */
@@ -14,7 +14,7 @@ export async function useCpu(): Promise<void> {
  * the mean of one channel and the frequency of a sine, plus noise.
  */
 export function toyData(n: number, seed: number, length = 16, classes = 3): FitData {
-  const r = new TrainRng(seed);
+  const r = rng(seed);
   const x = new Float32Array(n * 3 * length);
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
