@@ -13,3 +13,6 @@ export * from "./models/mod.ts";
 export * from "./plots/mod.ts";
 export * from "./train/mod.ts";
 export * from "./backend/mod.ts";
+export * from "./features/mod.ts";
+export * from "./eval/mod.ts";
+export * from "./experiments/baseline.ts";

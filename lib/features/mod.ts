@@ -8,4 +8,4 @@
  */
 export * from "./handcrafted.ts";
 export { findPeaks, hann, medianBias, type Spectrum, welch, type WelchArgs } from "./welch.ts";
-export { fft, powerSpectrum } from "./fft.ts";
+export { fft, powerSpectrum } from "../signal/fft.ts";

@@ -7,7 +7,7 @@
  * const { freqsHz, psd } = welch(x, { rateHz: 30, nperseg: 90, noverlap: 60, average: "median" });
  * const peaks = findPeaks(psd); // indices of local maxima
  */
-import { fft } from "./fft.ts";
+import { fft } from "../signal/fft.ts";
 
 /** Arguments of {@link welch}; defaults follow `scipy.signal.welch`. */
 export interface WelchArgs {
