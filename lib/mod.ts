@@ -16,3 +16,4 @@ export * from "./backend/mod.ts";
 export * from "./features/mod.ts";
 export * from "./eval/mod.ts";
 export * from "./experiments/baseline.ts";
+export * from "./experiments/quickstart.ts";

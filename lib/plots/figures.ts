@@ -49,8 +49,8 @@ export interface PlotSignalOptions {
  * Line plot of a recording's accelerometer axes (g) over time (s), with
  * labelled segments shaded by class.
  *
- * Time comes from `rec.timestampsMs` when present (irregular data), else
- * from `sample / rec.rateHz`.
+ * Time comes from `rec.timestampsMs` when present and non-decreasing
+ * (irregular data), else from `sample / rec.rateHz`.
  *
  * @example
  * const fig = plotSignal(rec, { startSec: 0, durationSec: 60, axes: ["x", "y", "z"] });
@@ -633,7 +633,9 @@ function signalSpan(rec: Recording, startSec = 0, durationSec?: number): Span {
   if (!(rec.rateHz > 0)) {
     throw new ConfigError(`plot: recording ${rec.source} has rateHz ${rec.rateHz}, expected > 0`);
   }
-  const ts = rec.timestampsMs;
+  // Timestamps that go backwards (WISDM's device clock) cannot place samples on
+  // a time axis: fall back to sample index / rate for those recordings.
+  const ts = rec.timestampsMs && isNonDecreasing(rec.timestampsMs) ? rec.timestampsMs : undefined;
   const timeSec = ts ? (i: number) => (ts[i] - ts[0]) / 1000 : (i: number) => i / rec.rateHz;
   if (!(startSec >= 0)) throw new ConfigError(`plot: startSec must be >= 0, got ${startSec}`);
   if (durationSec !== undefined && !(durationSec > 0)) {
@@ -650,6 +652,11 @@ function signalSpan(rec: Recording, startSec = 0, durationSec?: number): Span {
     );
   }
   return { i0, i1, n, timeSec };
+}
+
+function isNonDecreasing(ts: Float64Array): boolean {
+  for (let i = 1; i < ts.length; i++) if (ts[i] < ts[i - 1]) return false;
+  return true;
 }
 
 /** Smallest i in [0, n] with timeSec(i) >= t (times are non-decreasing). */

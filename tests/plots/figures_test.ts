@@ -217,3 +217,22 @@ Deno.test("labelSegments and toPlainFigure", () => {
   });
   assertEquals(plain, { data: [{ type: "scatter", y: [1, null, null] }], layout: {} });
 });
+
+Deno.test("plotSignal falls back to sample index when timestamps go backwards (WISDM clocks)", () => {
+  const n = 100;
+  const ts = Float64Array.from({ length: n }, (_, i) => (i < 50 ? i * 50 : (i - 80) * 50));
+  const axis = Float32Array.from({ length: n }, (_, i) => i);
+  const fig = plotSignal({
+    dataset: "t",
+    subject: "s",
+    placement: "wrist",
+    rateHz: 20,
+    axes: [axis],
+    axisNames: ["x"],
+    timestampsMs: ts,
+    source: "backwards.txt",
+  }, { startSec: 0, durationSec: 2 });
+  const x = fig.data[0].x as number[];
+  assertEquals(x.length, 40);
+  assertAlmostEquals(x[39], 39 / 20, 1e-9);
+});
