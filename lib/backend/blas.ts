@@ -60,6 +60,21 @@ export interface Blas {
     c: Float32Array,
     accumulate: boolean,
   ): void;
+  /**
+   * Row-major `y = alpha·op(A)·x (+ y when accumulate)`: A is M×N, op = transpose
+   * when the flag is set (then `x` has M entries and `y` N, else `x` N and
+   * `y` M). All contiguous with unit stride.
+   */
+  sgemv(
+    transA: boolean,
+    m: number,
+    n: number,
+    alpha: number,
+    a: Float32Array,
+    x: Float32Array,
+    y: Float32Array,
+    accumulate: boolean,
+  ): void;
   /** Change the thread count used by later calls. */
   setThreads(threads: number): void;
   /** Close the library. Later sgemm calls throw. */
@@ -91,6 +106,23 @@ const SYMBOLS = {
       "f32", // beta
       "buffer", // C
       "i32", // ldc
+    ],
+    result: "void",
+  },
+  cblas_sgemv: {
+    parameters: [
+      "i32", // order
+      "i32", // trans
+      "i32", // M
+      "i32", // N
+      "f32", // alpha
+      "buffer", // A
+      "i32", // lda
+      "buffer", // x
+      "i32", // incx
+      "f32", // beta
+      "buffer", // y
+      "i32", // incy
     ],
     result: "void",
   },
@@ -214,6 +246,34 @@ function makeBlas(
         accumulate ? 1 : 0,
         c,
         n,
+      );
+    },
+    sgemv(transA, m, n, alpha, a, x, y, accumulate) {
+      if (closed) throw new Error(`${library}: sgemv called after close()`);
+      const nx = transA ? m : n, ny = transA ? n : m;
+      if (ny === 0) return;
+      if (nx === 0) {
+        if (!accumulate) y.fill(0, 0, ny);
+        return;
+      }
+      if (a.length < m * n || x.length < nx || y.length < ny) {
+        throw new RangeError(
+          `sgemv: buffer too small for M=${m} N=${n} (A ${a.length}, x ${x.length}, y ${y.length})`,
+        );
+      }
+      s.cblas_sgemv(
+        ROW_MAJOR,
+        transA ? TRANS : NO_TRANS,
+        m,
+        n,
+        alpha,
+        a,
+        n,
+        x,
+        1,
+        accumulate ? 1 : 0,
+        y,
+        1,
       );
     },
     setThreads(t: number) {

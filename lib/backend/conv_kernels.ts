@@ -94,7 +94,7 @@ export function im2col(
           const xr = xn + ih * W * C;
           if (wholeRow) {
             const s = xr + iw0 * C;
-            if (rowW >= 16) h.copyWithin(r, s, s + rowW);
+            if (rowW >= 64) h.copyWithin(r, s, s + rowW);
             else for (let i = 0; i < rowW; i++) h[r + i] = h[s + i];
             r += rowW;
             continue;
@@ -105,7 +105,7 @@ export function im2col(
               for (let i = 0; i < C; i++) h[r + i] = 0;
             } else {
               const s = xr + iw * C;
-              if (C >= 16) h.copyWithin(r, s, s + C);
+              if (C >= 64) h.copyWithin(r, s, s + C);
               else for (let i = 0; i < C; i++) h[r + i] = h[s + i];
             }
             r += C;
@@ -259,8 +259,9 @@ export function heapConv2DBackpropInput(
 ): Info {
   if (
     c.strideHeight === 1 && c.strideWidth === 1 && c.dilationHeight === 1 &&
-    c.dilationWidth === 1 && !isPointwise(c)
+    c.dilationWidth === 1 && !isPointwise(c) && c.inChannels >= 16
   ) {
+    // (a narrow Cin would make the flipped conv's GEMM N = Cin: slow in BLAS)
     return backpropInputAsConv(backend, gemm, dy, filter, c);
   }
   const dx = backend.makeOutput(

@@ -19,6 +19,7 @@ import { type BackendWasm, blasHeapGemm, type HeapGemm, wasmHeapGemm } from "./h
 import { matmulKernels } from "./matmul_kernels.ts";
 import { convKernels } from "./conv_kernels.ts";
 import { memoryKernels } from "./memory_kernels.ts";
+import { normKernels, registerFastBatchNormGradient } from "./norm_kernels.ts";
 import { registerMissingGradients } from "./gradients.ts";
 
 /** Options for {@link installWasmKernels}. */
@@ -74,10 +75,12 @@ export function installWasmKernels(options: InstallWasmKernelsOptions = {}): Ins
   const configs = [
     ...matmulKernels(gemm, stock),
     ...convKernels(gemm, stock, gemm.engine === "blas"),
-    ...memoryKernels(stock),
+    ...memoryKernels(stock, options.blas ?? null),
+    ...normKernels(stock),
   ];
   for (const c of configs) register(c);
   registerMissingGradients();
+  registerFastBatchNormGradient();
   installed = { engine: gemm.engine, kernels: configs.map((c) => c.kernelName) };
   return installed;
 }

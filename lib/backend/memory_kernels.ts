@@ -8,11 +8,15 @@
  * kernel.
  *
  * All copies are exact bit copies (an Int32Array view), so int32 values and
- * NaN payloads survive.
+ * NaN payloads survive. `Identity` shares the input's buffer (reference
+ * counted, as the cpu backend does) instead of copying it. With a BLAS,
+ * `Sum`/`Mean` over leading or trailing axes run as one `sgemv` against a
+ * vector of ones.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Blas } from "./blas.ts";
 import type { BackendWasm } from "./heap_gemm.ts";
 import { heapF32, offsetOf } from "./heap_gemm.ts";
 
@@ -68,7 +72,7 @@ export function copyStrided(
   let s = src, d = dst;
   for (let o = 0; o < outer; o++) {
     if (sLast === 1) {
-      if (n >= 16) h.copyWithin(d, s, s + n);
+      if (n >= 64) h.copyWithin(d, s, s + n);
       else for (let i = 0; i < n; i++) h[d + i] = h[s + i];
     } else {
       for (let i = 0, p = s; i < n; i++, p += sLast) h[d + i] = h[p];
@@ -144,7 +148,19 @@ function tile(backend: BackendWasm, x: Info, reps: number[]): Info {
  * Sum of a float32 tensor over axes that are all leading (column sums) or all
  * trailing (row sums) after dropping size-1 dims; null otherwise.
  */
-function sumLeadingOrTrailing(backend: BackendWasm, x: Info, axes: number[]): Info | null {
+let onesBuf = new Float32Array(0);
+function ones(n: number): Float32Array {
+  if (onesBuf.length < n) onesBuf = new Float32Array(Math.max(n, 2 * onesBuf.length)).fill(1);
+  return onesBuf;
+}
+
+function sumLeadingOrTrailing(
+  backend: BackendWasm,
+  x: Info,
+  axes: number[],
+  blas: Blas | null,
+  scale: boolean,
+): Info | null {
   const r = x.shape.length;
   const set = new Set(axes.map((a) => (a < 0 ? a + r : a)));
   const kept = x.shape.map((d, i) => (set.has(i) ? -1 : d));
@@ -164,26 +180,39 @@ function sumLeadingOrTrailing(backend: BackendWasm, x: Info, axes: number[]): In
   const h = heapF32(backend);
   const xo = offsetOf(backend, x.dataId), oo = offsetOf(backend, out.dataId);
   if (nOut === 0) return out;
+  const alpha = scale ? 1 / Math.max(1, nRed) : 1;
+  if (blas && nRed > 0) {
+    const buf = backend.wasm.HEAPU8.buffer;
+    const a = new Float32Array(buf, xo * 4, nRed * nOut);
+    const y = new Float32Array(buf, oo * 4, nOut);
+    if (leading) blas.sgemv(true, nRed, nOut, alpha, a, ones(nRed), y, false);
+    else blas.sgemv(false, nOut, nRed, alpha, a, ones(nRed), y, false);
+    return out;
+  }
   if (leading) {
     // out[c] = sum_r x[r, c]
     const acc = new Float64Array(nOut);
     for (let row = 0, p = xo; row < nRed; row++, p += nOut) {
       for (let c = 0; c < nOut; c++) acc[c] += h[p + c];
     }
-    for (let c = 0; c < nOut; c++) h[oo + c] = acc[c];
+    for (let c = 0; c < nOut; c++) h[oo + c] = acc[c] * alpha;
   } else {
     for (let c = 0, p = xo; c < nOut; c++) {
       let s = 0;
       for (let i = 0; i < nRed; i++) s += h[p++];
-      h[oo + c] = s;
+      h[oo + c] = s * alpha;
     }
   }
   return out;
 }
 
-/** Kernel configs replacing slow stock wasm data-movement/reduction kernels. */
+/**
+ * Kernel configs replacing slow stock wasm data-movement/reduction kernels;
+ * `blas` (optional) runs the reductions.
+ */
 export function memoryKernels(
   original: (name: string) => tf.KernelConfig | undefined,
+  blas: Blas | null = null,
 ): tf.KernelConfig[] {
   const be = (b: unknown) => b as BackendWasm;
   const fallback = (name: string, args: Parameters<tf.KernelFunc>[0]) =>
@@ -192,6 +221,20 @@ export function memoryKernels(
   const add = (kernelName: string, kernelFunc: tf.KernelFunc) =>
     configs.push({ kernelName, backendName: "wasm", kernelFunc });
 
+  add("Identity", (args) => {
+    const x = args.inputs.x as Info;
+    if (x.dtype === "string") return fallback("Identity", args);
+    (args.backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  });
+  add("Cast", (args) => {
+    const x = args.inputs.x as Info;
+    if (x.dtype === "string" || (args.attrs as Attrs).dtype !== x.dtype) {
+      return fallback("Cast", args);
+    }
+    (args.backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  });
   add("Transpose", (args) => {
     const x = args.inputs.x as Info;
     if (!ok(x)) return fallback("Transpose", args);
@@ -281,14 +324,8 @@ export function memoryKernels(
       if (x.dtype !== "float32") return fallback(name, args);
       const axes = tf.util.parseAxisParam(a.axis, x.shape);
       const b = be(args.backend);
-      const out = sumLeadingOrTrailing(b, x, axes);
+      const out = sumLeadingOrTrailing(b, x, axes, blas, name === "Mean");
       if (!out) return fallback(name, args);
-      const nOut = tf.util.sizeFromShape(out.shape);
-      if (name === "Mean") {
-        const n = tf.util.sizeFromShape(x.shape) / Math.max(1, nOut);
-        const h = heapF32(b), o = offsetOf(b, out.dataId);
-        for (let i = 0; i < nOut; i++) h[o + i] /= n;
-      }
       if (a.keepDims) out.shape = tf.backend_util.expandShapeToKeepDim(out.shape, axes);
       return out;
     });

@@ -17,3 +17,10 @@ export {
   heapConv2DBackpropInput,
   im2col,
 } from "./conv_kernels.ts";
+export {
+  BATCH_NORM_GRAD,
+  heapBatchNorm,
+  heapBatchNormGrad,
+  registerFastBatchNormGradient,
+  unregisterFastBatchNormGradient,
+} from "./norm_kernels.ts";

@@ -277,3 +277,86 @@ Deno.test("no tensor leak across a training step; uninstall restores stock kerne
     "stock wasm has no Conv2DBackpropFilter",
   );
 });
+
+Deno.test("fused batch norm: layers BN in training vs cpu; the wasm gradient kernel runs", async () => {
+  // (tfjs 4.22 cannot differentiate BN without scale/offset: layers reads gamma/beta, and
+  // tf.batchNorm puts `offset: undefined` on the tape; so scale and offset are always given)
+  {
+    const bn = tf.layers.batchNormalization({
+      gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: 2 }),
+      betaInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 3 }),
+    });
+    await check(
+      "layers BN",
+      (x) => {
+        const y = bn.apply(x, { training: true }) as tf.Tensor;
+        return wsum(y.mul(y));
+      },
+      [[3, 6, 5]],
+    );
+    bn.dispose();
+  }
+  // the wasm path really runs our one-pass gradient kernel
+  for (const e of engines()) {
+    await useEngine(e);
+    const x = tf.tensor3d(seeded(2 * 4 * 3, 5), [2, 4, 3]);
+    const g = tf.tensor1d([0.5, 1, 2]), b = tf.tensor1d([0, 1, -1]);
+    const info = await tf.profile(() => {
+      tf.grad((z) => {
+        const { mean, variance } = tf.moments(z, [0, 1]);
+        return wsum(tf.batchNorm(z, mean, variance, b, g, 1e-3).square());
+      })(x).dispose();
+    });
+    tf.dispose([g, b]);
+    assert(
+      info.kernels.some((k) => k.name === "HarBatchNormGrad"),
+      `[${e}] HarBatchNormGrad did not run`,
+    );
+    x.dispose();
+  }
+  // cpu keeps tfjs-core's own gradient (no kernel of ours there)
+  await useEngine("cpu");
+  assertEquals(tf.getKernel("HarBatchNormGrad", "cpu"), undefined);
+});
+
+Deno.test("wide conv1d (Cin >= 16, stride 1): input gradient as a flipped conv", async () => {
+  await check(
+    "conv1d cin16 same",
+    (x, w) => wsum(tf.conv1d(x as tf.Tensor3D, w as tf.Tensor3D, 1, "same")),
+    [[2, 12, 16], [5, 16, 4]],
+  );
+  await check(
+    "conv2d cin3 3x3 same (narrow: col2im path)",
+    (x, w) => wsum(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same")),
+    [[2, 6, 5, 3], [3, 3, 3, 8]],
+  );
+});
+
+Deno.test("reductions over leading axes of a large tensor (BLAS sgemv path)", async () => {
+  await check(
+    "sum/mean leading",
+    (x) => wsum(tf.sum(x, [0, 1])).add(wsum(tf.mean(x, [0]))),
+    [[7, 300, 5]],
+  );
+  await check("mean trailing", (x) => wsum(tf.mean(x, [1, 2])), [[6, 40, 9]]);
+});
+
+Deno.test("Identity and same-dtype Cast share the buffer without leaking", async () => {
+  for (const e of engines()) {
+    await useEngine(e);
+    const before = tf.memory();
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.engine().runKernel("Identity", { x }) as tf.Tensor;
+    const z = tf.cast(x, "float32");
+    const k = tf.cast(x, "int32");
+    x.dispose();
+    assertEquals(Array.from(y.dataSync()), [1, 2, 3]);
+    y.dispose();
+    assertEquals(Array.from(z.dataSync()), [1, 2, 3]);
+    assertEquals(k.dtype, "int32");
+    tf.dispose([z, k]);
+    const after = tf.memory();
+    assertEquals(after.numTensors, before.numTensors, `[${e}] tensors`);
+    assertEquals(after.numBytes, before.numBytes, `[${e}] bytes`);
+  }
+});
