@@ -42,7 +42,9 @@ export function escapeHtml(s: string): string {
 
 /**
  * A standalone, interactive HTML page for `fig` that loads plotly.js from
- * `plotlySrc` (one shared copy per results folder, not one per figure).
+ * `plotlySrc` (one shared copy per results folder, not one per figure; the
+ * copy is written by the exporter and not committed), falling back to the
+ * pinned CDN copy when the local file is absent (e.g. a fresh clone).
  */
 export function figurePage(fig: Figure, options: FigurePageOptions): string {
   const plainFig = toPlainFigure(fig);
@@ -55,6 +57,7 @@ export function figurePage(fig: Figure, options: FigurePageOptions): string {
 <meta charset="utf-8">
 <title>${escapeHtml(String(title))}</title>
 <script src="${escapeHtml(options.plotlySrc)}"></script>
+<script>window.Plotly || document.write('<script src="${PLOTLY_CDN}"><\\/script>');</script>
 </head>
 <body style="margin:0">
 <div id="figure" style="width:${w}px;height:${h}px"></div>
