@@ -18,6 +18,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { ParallelModel } from "../lib/backend/parallel.ts";
 
 /** Names of the benchmark models. */
 export type BenchModelName = "transformer" | "resnet1d" | "multiresnet" | "lstm";
@@ -61,26 +62,95 @@ export const DEFAULT_BATCH: Record<BenchModelName, number> = {
   lstm: 64,
 };
 
+/** Arguments of {@link benchReplica} (structured-clonable: sent to workers). */
+export interface BenchReplicaArgs {
+  /** Which model. */
+  name: BenchModelName;
+  /** Seed of the weight initialisers. Default 1. */
+  seed?: number;
+}
+
+/**
+ * The model's variables and loss, without data or optimizer: the factory
+ * `DataParallelTrainer` workers call (lib/backend/parallel.ts), also used by
+ * {@link buildBenchModel}. Inputs and targets are those of {@link benchBatch}.
+ */
+export function benchReplica(args: BenchReplicaArgs): ParallelModel {
+  const seed = args.seed ?? 1;
+  switch (args.name) {
+    case "transformer":
+      return transformer(seed);
+    case "resnet1d":
+      return layersReplica(resnet1d(seed));
+    case "multiresnet":
+      return layersReplica(multiResNet(seed));
+    case "lstm":
+      return layersReplica(lstm(seed));
+    default:
+      throw new Error(`benchReplica: unknown model '${(args as { name: string }).name}'`);
+  }
+}
+
+/** A seeded synthetic batch of the model's laptop configuration. */
+export interface BenchBatch {
+  /** Model inputs (transformer: the masked spectrogram). */
+  inputs: tf.Tensor[];
+  /** Targets (classifiers: one-hot labels; transformer: clean input and frame mask). */
+  targets: tf.Tensor[];
+}
+
+/** Synthetic data for one model: `batch` samples from `seed`. */
+export function benchBatch(name: BenchModelName, batch: number, seed: number): BenchBatch {
+  return tf.tidy(() => {
+    const labels = () =>
+      tf.oneHot(tf.randomUniform([batch], 0, 6, "int32", seed + 200) as tf.Tensor1D, 6).toFloat();
+    const rn = (s: number[], i: number) => tf.randomNormal(s, 0, 1, "float32", seed + 100 + i);
+    switch (name) {
+      case "transformer": {
+        const x = tf.randomNormal([batch, 119, 156], 0, 1, "float32", seed + 100);
+        // mask 20% of frames (zeroed in the input, reconstructed in the loss)
+        const mask = tf.randomUniform([batch, 119, 1], 0, 1, "float32", seed + 101).less(0.2)
+          .toFloat();
+        return { inputs: [x.mul(tf.scalar(1).sub(mask))], targets: [x, mask] };
+      }
+      case "resnet1d":
+        return { inputs: [rn([batch, 300, 3], 0)], targets: [labels()] };
+      case "multiresnet":
+        return { inputs: [rn([batch, 100, 3], 0), rn([batch, 33, 13, 3], 1)], targets: [labels()] };
+      case "lstm":
+        return { inputs: [rn([batch, 100, 3], 0)], targets: [labels()] };
+    }
+  });
+}
+
 /** Build one benchmark model on the current tfjs backend. */
 export function buildBenchModel(name: BenchModelName, opts: BenchModelOptions = {}): BenchModel {
   const seed = opts.seed ?? 1;
   const batch = opts.batch ?? DEFAULT_BATCH[name];
   const lr = opts.learningRate ?? 1e-3;
-  switch (name) {
-    case "transformer":
-      return transformer(batch, seed, lr);
-    case "resnet1d":
-      return layersModel(name, batch, seed, lr, resnet1d(seed), [[batch, 300, 3]]);
-    case "multiresnet":
-      return layersModel(name, batch, seed, lr, multiResNet(seed), [[batch, 100, 3], [
-        batch,
-        33,
-        13,
-        3,
-      ]]);
-    case "lstm":
-      return layersModel(name, batch, seed, lr, lstm(seed), [[batch, 100, 3]]);
-  }
+  const replica = benchReplica({ name, seed });
+  const data = benchBatch(name, batch, seed);
+  const opt = tf.train.adam(lr);
+  return {
+    name,
+    batch,
+    params: replica.trainable.reduce((a, v) => a + v.size, 0),
+    step() {
+      const loss = opt.minimize(
+        () => replica.loss(data.inputs, data.targets),
+        true,
+        replica.trainable,
+      )!;
+      const v = loss.dataSync()[0];
+      loss.dispose();
+      return v;
+    },
+    dispose() {
+      opt.dispose();
+      replica.dispose?.();
+      tf.dispose([...data.inputs, ...data.targets]);
+    },
+  };
 }
 
 const init = (seed: number) => tf.initializers.heNormal({ seed });
@@ -171,50 +241,20 @@ function lstm(seed: number): tf.LayersModel {
   return tf.model({ inputs: inp, outputs: out as tf.SymbolicTensor });
 }
 
-function layersModel(
-  name: BenchModelName,
-  batch: number,
-  seed: number,
-  lr: number,
-  model: tf.LayersModel,
-  inputShapes: number[][],
-): BenchModel {
-  const xs = inputShapes.map((s, i) => tf.randomNormal(s, 0, 1, "float32", seed + 100 + i));
-  const labels = tf.tidy(() =>
-    tf.oneHot(
-      tf.randomUniform([batch], 0, 6, "int32", seed + 200) as tf.Tensor1D,
-      6,
-    ).toFloat()
-  );
-  const opt = tf.train.adam(lr);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+function layersReplica(model: tf.LayersModel): ParallelModel {
   return {
-    name,
-    batch,
-    params: model.countParams(),
-    step() {
-      const loss = opt.minimize(
-        () => {
-          const logits = model.apply(xs.length === 1 ? xs[0] : xs, { training: true }) as tf.Tensor;
-          return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
-        },
-        true,
-        vars,
-      )!;
-      const v = loss.dataSync()[0];
-      loss.dispose();
-      return v;
+    trainable: model.trainableWeights.map((w) => w.read() as tf.Variable),
+    state: model.nonTrainableWeights.map((w) => w.read() as tf.Variable),
+    loss(xs, [labels]) {
+      const logits = model.apply(xs.length === 1 ? xs[0] : xs, { training: true }) as tf.Tensor;
+      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
     },
-    dispose() {
-      opt.dispose();
-      model.dispose();
-      tf.dispose([...xs, labels]);
-    },
+    dispose: () => model.dispose(),
   };
 }
 
 /** SelfPAB-style transformer encoder written with tfjs ops (tfjs-layers has no attention layer). */
-function transformer(batch: number, seed: number, lr: number): BenchModel {
+function transformer(seed: number): ParallelModel {
   const T = 119, F = 156, D = 128, H = 8, FF = 512, L = 2, dh = D / H;
   let s = seed;
   const w = (shape: number[], fanIn: number) =>
@@ -238,19 +278,15 @@ function transformer(batch: number, seed: number, lr: number): BenchModel {
     b2: zeros(D),
   }));
   const outW = w([D, F], D), outB = zeros(F);
-  const x = tf.randomNormal([batch, T, F], 0, 1, "float32", seed + 100);
-  // mask 20% of frames (zeroed in the input, reconstructed in the loss)
-  const mask = tf.tidy(() =>
-    tf.randomUniform([batch, T, 1], 0, 1, "float32", seed + 101).less(0.2).toFloat()
-  );
-  const xIn = tf.tidy(() => x.mul(tf.scalar(1).sub(mask)));
   const layerNorm = (z: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
     const { mean, variance } = tf.moments(z, -1, true);
     return z.sub(mean).div(variance.add(1e-5).sqrt()).mul(g).add(b);
   };
   const dense = (z: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act?: "relu") =>
     tf.fused.matMul({ a: z, b: W as tf.Tensor2D, bias: b, activation: act ?? "linear" });
-  const forward = () => {
+  // inputs: [xIn] masked frames; targets: [x, mask]; loss: masked MSE averaged over all values
+  const loss = ([xIn]: tf.Tensor[], [x, mask]: tf.Tensor[]) => {
+    const batch = xIn.shape[0];
     let h = dense(xIn.reshape([batch * T, F]), inW, inB).reshape([batch, T, D]).add(pos);
     for (const p of layers) {
       const h2 = h.reshape([batch * T, D]) as tf.Tensor2D;
@@ -272,20 +308,5 @@ function transformer(batch: number, seed: number, lr: number): BenchModel {
     return rec.sub(x).square().mul(mask).mean() as tf.Scalar;
   };
   const vars = [inW, inB, pos, ...layers.flatMap((p) => Object.values(p)), outW, outB];
-  const opt = tf.train.adam(lr);
-  return {
-    name: "transformer",
-    batch,
-    params: vars.reduce((a, v) => a + v.size, 0),
-    step() {
-      const loss = opt.minimize(forward, true, vars)!;
-      const v = loss.dataSync()[0];
-      loss.dispose();
-      return v;
-    },
-    dispose() {
-      opt.dispose();
-      tf.dispose([...vars, x, mask, xIn]);
-    },
-  };
+  return { trainable: vars, loss, dispose: () => tf.dispose(vars) };
 }

@@ -8,8 +8,10 @@
  * deno task bench:train                                  # blas + wasm, all models
  * deno run -A bench/train_bench.ts --paths=blas --models=resnet1d --steps=5 --profile
  * ```
- * Flags: `--paths=blas,wasm,cpu,tensorflow` (default `blas,wasm`; unavailable
- * ones are reported and skipped), `--models=...`, `--steps=N` (default 10),
+ * Flags: `--paths=blas,wasm,cpu,tensorflow,blas-x2,wasm-x2` (default
+ * `blas-x2,blas,wasm`; unavailable ones are reported and skipped; `P-xN` is
+ * data-parallel training with N Web Workers each on path P with one BLAS
+ * thread, see lib/backend/parallel.ts), `--models=...`, `--steps=N` (default 10),
  * `--warmup=N` (default 2), `--profile` (top kernels of one step), `--threads=N`
  * (BLAS threads; default all CPUs — use 1 on a machine shared with other jobs:
  * OpenBLAS threads busy-wait and collapse when the cores are oversubscribed),
@@ -17,8 +19,50 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BackendPath, initBackend } from "../lib/backend/select.ts";
-import { BENCH_MODELS, type BenchModelName, buildBenchModel } from "./models.ts";
+import { BACKEND_PATHS, type BackendPath, initBackend } from "../lib/backend/select.ts";
+import { DataParallelTrainer, type HostTensor } from "../lib/backend/parallel.ts";
+import {
+  BENCH_MODELS,
+  benchBatch,
+  type BenchModelName,
+  buildBenchModel,
+  DEFAULT_BATCH,
+} from "./models.ts";
+
+/**
+ * A benchmark path: a backend path run in this process, or `P-xN`: N
+ * data-parallel workers each running path P (e.g. `blas-x2`).
+ */
+export type BenchPath = BackendPath | `${BackendPath}-x${number}`;
+
+/** Split a {@link BenchPath} into backend path and worker count (0: this process). */
+export function parseBenchPath(p: string): { path: BackendPath; workers: number } {
+  const m = /^([a-z]+)(?:-x(\d+))?$/.exec(p);
+  const path = m?.[1] as BackendPath;
+  if (!m || !BACKEND_PATHS.includes(path) || (m[2] !== undefined && Number(m[2]) < 1)) {
+    throw new Error(`--paths: unknown path '${p}' (e.g. blas, wasm, cpu, blas-x2)`);
+  }
+  return { path, workers: m[2] === undefined ? 0 : Number(m[2]) };
+}
+
+/** CPU time (user + system) of this process so far, ms; NaN when /proc is unreadable. */
+export function processCpuMs(): number {
+  try {
+    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
+/** The 1/5/15-minute load averages from /proc/loadavg (empty when unreadable). */
+export function loadAverage(): number[] {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).map(Number);
+  } catch {
+    return [];
+  }
+}
 
 /** PyTorch 1.13 training-step times on this 2-core machine (from issue 4), ms. */
 export const TORCH_REFERENCE_MS: Partial<Record<BenchModelName, number>> = {
@@ -30,8 +74,10 @@ export const TORCH_REFERENCE_MS: Partial<Record<BenchModelName, number>> = {
 /** One benchmark row of `bench/results.json`. */
 export interface TrainBenchResult {
   model: BenchModelName;
-  /** Backend path (`blas`, `wasm`, `cpu`, `tensorflow`). */
-  backend: BackendPath;
+  /** Bench path (`blas`, `wasm`, `cpu`, `tensorflow`, or `P-xN` for N data-parallel workers). */
+  backend: BenchPath;
+  /** Data-parallel workers (0: trained in the benchmark's own thread). */
+  workers: number;
   /** Backend description from initBackend. */
   backendSummary: string;
   batch: number;
@@ -41,7 +87,7 @@ export interface TrainBenchResult {
   /** batch / (msPerStep / 1000). */
   samplesPerSec: number;
   steps: number;
-  /** tf.memory().numTensors after warm-up and after the measured steps. */
+  /** tf.memory().numTensors after warm-up and after the measured steps (workers: the largest). */
   tensorsBefore: number;
   tensorsAfter: number;
   /** First and last loss (sanity: training moves). */
@@ -50,13 +96,31 @@ export interface TrainBenchResult {
   /** PyTorch reference ms/step and torch/ours ratio (>1: we are faster). */
   torchMs?: number;
   speedVsTorch?: number;
+  /**
+   * Data-parallel rows: median over steps of the slowest worker's forward +
+   * backward wall time, and of its thread CPU time (ms). CPU time well below
+   * wall time means the workers waited for a core (shared machine); the CPU
+   * time is what the pass costs on a free core.
+   */
+  workerMs?: number;
+  workerCpuMs?: number;
+  /**
+   * CPU time of the whole process (all threads, workers included) per
+   * measured step, ms (mean; NaN where /proc is unreadable). Above `msPerStep`
+   * when more than one core was busy.
+   */
+  cpuMsPerStep: number;
+  /** /proc/loadavg (1, 5, 15 min) when the row finished: the machine is shared. */
+  loadAvg: number[];
   /** Top kernels by time in one profiled step: [name, ms]. */
   profile?: [string, number][];
 }
 
 /** Options for {@link runTrainBench}. */
 export interface TrainBenchOptions {
-  paths?: BackendPath[];
+  /** Paths to run, in order. Default `["blas-x2", "blas", "wasm"]`. */
+  paths?: BenchPath[];
+  /** Models to run. Default all. */
   models?: BenchModelName[];
   /** Measured steps per model. Default 10. */
   steps?: number;
@@ -91,12 +155,17 @@ async function profileStep(step: () => number): Promise<[string, number][]> {
 
 /** Run the benchmark; returns one row per (model, available path). */
 export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<TrainBenchResult[]> {
-  const paths = opts.paths ?? ["blas", "wasm"];
+  const paths = opts.paths ?? ["blas-x2", "blas", "wasm"];
   const models = opts.models ?? [...BENCH_MODELS];
   const steps = opts.steps ?? 10, warmup = opts.warmup ?? 2;
   const log = (opts.verbose ?? true) ? (s: string) => console.log(s) : () => {};
   const rows: TrainBenchResult[] = [];
-  for (const path of paths) {
+  for (const benchPath of paths) {
+    const { path, workers } = parseBenchPath(benchPath);
+    if (workers > 0) {
+      rows.push(...await runParallel(benchPath, path, workers, models, steps, warmup, log));
+      continue;
+    }
     const info = await initBackend({ prefer: [path], verbose: false, threads: opts.threads });
     if (info.path !== path) {
       log(`skip ${path}: ${info.skipped.map((s) => s.reason).join("; ")}`);
@@ -113,6 +182,7 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
       const tensorsBefore = tf.memory().numTensors;
       const times: number[] = [];
       let lossLast = NaN;
+      const cpu0 = processCpuMs();
       for (let i = 0; i < steps; i++) {
         const t0 = performance.now();
         lossLast = m.step();
@@ -120,41 +190,162 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
         if (i === 0 && warmup === 0) lossFirst = lossLast;
       }
       const tensorsAfter = tf.memory().numTensors;
-      const ms = median(times);
-      const torchMs = TORCH_REFERENCE_MS[name];
-      const row: TrainBenchResult = {
-        model: name,
-        backend: path,
-        backendSummary: info.summary,
-        batch: m.batch,
-        params: m.params,
-        msPerStep: Math.round(ms * 10) / 10,
-        samplesPerSec: Math.round(m.batch / (ms / 1000)),
-        steps,
+      const row = makeRow(name, path, 0, info.summary, m.batch, m.params, times, {
+        cpuMsPerStep: Math.round((processCpuMs() - cpu0) / steps),
         tensorsBefore,
         tensorsAfter,
         lossFirst,
         lossLast,
-      };
-      if (torchMs) {
-        row.torchMs = torchMs;
-        row.speedVsTorch = Math.round((torchMs / ms) * 100) / 100;
-      }
+      });
       if (opts.profile) row.profile = await profileStep(() => m.step());
       m.dispose();
       rows.push(row);
-      log(
-        `${name.padEnd(12)} ${path.padEnd(5)} batch ${String(m.batch).padStart(3)}  ` +
-          `${row.msPerStep.toFixed(1).padStart(8)} ms/step  ${
-            String(row.samplesPerSec).padStart(6)
-          } samples/s  tensors ${tensorsBefore}→${tensorsAfter}` +
-          (torchMs ? `  torch ${torchMs} ms (x${row.speedVsTorch})` : "") +
-          `  loss ${lossFirst.toFixed(3)}→${lossLast.toFixed(3)}`,
-      );
-      if (row.profile) {
-        log("   " + row.profile.map(([n, t]) => `${n} ${t}`).join(", "));
-      }
+      logRow(log, row);
     }
+  }
+  return rows;
+}
+
+function makeRow(
+  name: BenchModelName,
+  backend: BenchPath,
+  workers: number,
+  summary: string,
+  batch: number,
+  params: number,
+  times: number[],
+  r: {
+    cpuMsPerStep: number;
+    tensorsBefore: number;
+    tensorsAfter: number;
+    lossFirst: number;
+    lossLast: number;
+  },
+): TrainBenchResult {
+  const ms = median(times);
+  const torchMs = TORCH_REFERENCE_MS[name];
+  const row: TrainBenchResult = {
+    model: name,
+    backend,
+    workers,
+    backendSummary: summary,
+    batch,
+    params,
+    msPerStep: Math.round(ms * 10) / 10,
+    samplesPerSec: Math.round(batch / (ms / 1000)),
+    steps: times.length,
+    ...r,
+    loadAvg: loadAverage(),
+  };
+  if (torchMs) {
+    row.torchMs = torchMs;
+    row.speedVsTorch = Math.round((torchMs / ms) * 100) / 100;
+  }
+  return row;
+}
+
+function logRow(log: (s: string) => void, row: TrainBenchResult): void {
+  log(
+    `${row.model.padEnd(12)} ${row.backend.padEnd(7)} batch ${String(row.batch).padStart(3)}  ` +
+      `${row.msPerStep.toFixed(1).padStart(8)} ms/step  ${
+        String(row.samplesPerSec).padStart(6)
+      } samples/s  tensors ${row.tensorsBefore}→${row.tensorsAfter}` +
+      (row.torchMs ? `  torch ${row.torchMs} ms (x${row.speedVsTorch})` : "") +
+      `  loss ${row.lossFirst.toFixed(3)}→${row.lossLast.toFixed(3)}  load ${
+        row.loadAvg.join(" ")
+      }  process cpu ${row.cpuMsPerStep} ms/step` +
+      (row.workerMs !== undefined
+        ? `  worker pass ${row.workerMs} ms (thread cpu ${row.workerCpuMs ?? "?"} ms)`
+        : ""),
+  );
+  if (row.profile) log("   " + row.profile.map(([n, t]) => `${n} ${t}`).join(", "));
+}
+
+const toHost = (t: tf.Tensor): HostTensor => ({
+  data: (t.dataSync() as Float32Array).slice(),
+  shape: t.shape.slice(),
+});
+
+/** Data-parallel rows: N workers on `path`, batch split in N shards, Adam lr 1e-3 as in-process. */
+async function runParallel(
+  benchPath: BenchPath,
+  path: BackendPath,
+  workers: number,
+  models: BenchModelName[],
+  steps: number,
+  warmup: number,
+  log: (s: string) => void,
+): Promise<TrainBenchResult[]> {
+  const rows: TrainBenchResult[] = [];
+  await tf.ready(); // the main thread only makes the data and averages gradients
+  for (const name of models) {
+    const trainer = await DataParallelTrainer.create({
+      model: {
+        module: new URL("./models.ts", import.meta.url).href,
+        export: "benchReplica",
+        args: { name, seed: 1 },
+      },
+      optimizer: { kind: "adam", learningRate: 1e-3 },
+      workers,
+      backend: [path],
+      fallback: false,
+    });
+    const bad = trainer.backends.find((b) => !b.startsWith(path === "blas" ? "wasm+blas" : path));
+    if (bad) {
+      await trainer.dispose();
+      log(`skip ${benchPath}: a worker could not use '${path}' (${bad})`);
+      return rows;
+    }
+    if (name === models[0]) log(`== ${benchPath}: ${workers} workers × ${trainer.backends[0]}`);
+    const batch = DEFAULT_BATCH[name];
+    const data = benchBatch(name, batch, 1);
+    const xs = data.inputs.map(toHost), ys = data.targets.map(toHost);
+    tf.dispose([...data.inputs, ...data.targets]);
+    const w0 = await trainer.getWeights();
+    const params = w0.trainable.reduce((a, w) => a + w.length, 0);
+    let lossFirst = NaN, lossLast = NaN;
+    for (let i = 0; i < warmup; i++) {
+      const r = await trainer.step(xs, ys);
+      if (i === 0) lossFirst = r.loss;
+    }
+    const tensorsBefore = Math.max(...await trainer.numTensors());
+    const times: number[] = [], wMs: number[] = [], wCpu: number[] = [];
+    let numTensors: number[] = [];
+    const cpu0 = processCpuMs();
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      const r = await trainer.step(xs, ys);
+      times.push(performance.now() - t0);
+      wMs.push(Math.max(...r.workerMs));
+      wCpu.push(Math.max(...r.workerCpuMs));
+      lossLast = r.loss;
+      numTensors = r.numTensors;
+      if (i === 0 && warmup === 0) lossFirst = lossLast;
+    }
+    const cpuMsPerStep = Math.round((processCpuMs() - cpu0) / steps);
+    const drift = await trainer.maxReplicaDifference();
+    await trainer.dispose();
+    if (drift !== 0) log(`warning: ${name} replicas differ by ${drift}`);
+    const row = makeRow(
+      name,
+      benchPath,
+      workers,
+      `${workers}× ${trainer.backends[0]}`,
+      batch,
+      params,
+      times,
+      {
+        tensorsBefore,
+        cpuMsPerStep,
+        tensorsAfter: Math.max(...numTensors),
+        lossFirst,
+        lossLast,
+      },
+    );
+    row.workerMs = Math.round(median(wMs));
+    if (wCpu.every(Number.isFinite)) row.workerCpuMs = Math.round(median(wCpu));
+    rows.push(row);
+    logRow(log, row);
   }
   return rows;
 }
@@ -167,7 +358,7 @@ function parseArgs(args: string[]): TrainBenchOptions & { out: string } {
     if (!BENCH_MODELS.includes(m)) throw new Error(`--models: unknown model '${m}'`);
   }
   return {
-    paths: list<BackendPath>("paths"),
+    paths: list<BenchPath>("paths"),
     models,
     steps: get("steps") ? Number(get("steps")) : undefined,
     warmup: get("warmup") ? Number(get("warmup")) : undefined,

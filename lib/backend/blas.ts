@@ -151,11 +151,17 @@ export function cpuHasAvx512(): boolean {
  * Open OpenBLAS with Deno FFI. Sets `OPENBLAS_CORETYPE` and
  * `OPENBLAS_NUM_THREADS` before the first `dlopen` (OpenBLAS reads them when
  * the library is loaded). Returns the same library on repeated calls with the
- * same options.
+ * same options, re-applying `threads` (OpenBLAS's thread count is one setting
+ * per process, shared with any Web Worker that loaded the library too).
  */
 export function loadOpenBlas(options: OpenBlasOptions = {}): BlasLoadResult {
   const key = JSON.stringify(options);
-  if (cached && cached.key === key) return cached.result;
+  if (cached && cached.key === key) {
+    // the thread count is process-wide (shared with Web Workers): re-apply ours
+    const threads = Math.floor(options.threads ?? navigator.hardwareConcurrency ?? 1);
+    cached.result.blas?.setThreads(threads);
+    return cached.result;
+  }
   const result = open(options);
   cached = { key, result };
   return result;

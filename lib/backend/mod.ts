@@ -24,3 +24,15 @@ export {
   registerFastBatchNormGradient,
   unregisterFastBatchNormGradient,
 } from "./norm_kernels.ts";
+export {
+  DataParallelTrainer,
+  type DataParallelTrainerArgs,
+  type HostTensor,
+  type ModelFactorySpec,
+  ModelReplica,
+  type ParallelModel,
+  type ParallelOptimizerSpec,
+  type ParallelStepResult,
+  type ReplicaWeights,
+  shardSizes,
+} from "./parallel.ts";

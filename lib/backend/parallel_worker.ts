@@ -1,0 +1,93 @@
+/**
+ * Web Worker body of {@link DataParallelTrainer}: one backend (`initBackend`,
+ * OpenBLAS at `blasThreads` threads) and one {@link ModelReplica}, driven by
+ * messages from the main thread (see `ToWorker` / `FromWorker` in
+ * parallel.ts). Not meant to be imported.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "./select.ts";
+import { type FromWorker, ModelReplica, type ToWorker, transferList } from "./parallel.ts";
+
+interface WorkerScope {
+  onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
+  postMessage(msg: FromWorker, transfer?: Transferable[]): void;
+  close(): void;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+let replica: ModelReplica | null = null;
+
+/** CPU time of this thread (user + system, ms) from /proc/thread-self/stat; NaN when unreadable. */
+function threadCpuMs(): number {
+  try {
+    const f = Deno.readTextFileSync("/proc/thread-self/stat").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  const reply = (r: Omit<Extract<FromWorker, { ok: true }>, "id" | "ok">, t: Transferable[] = []) =>
+    scope.postMessage({ id: msg.id, ok: true, ...r }, t);
+  const need = () => {
+    if (!replica) throw new Error(`'${msg.type}' before 'init'`);
+    return replica;
+  };
+  switch (msg.type) {
+    case "init": {
+      const info = await initBackend({
+        prefer: msg.backend,
+        threads: msg.blasThreads,
+        verbose: false,
+      });
+      replica = await ModelReplica.create(msg.model, msg.optimizer);
+      reply({ backend: info.summary, numTensors: tf.memory().numTensors });
+      return;
+    }
+    case "grads": {
+      const t0 = performance.now(), c0 = threadCpuMs();
+      const r = need().gradients(msg.inputs, msg.targets);
+      const ms = performance.now() - t0, cpuMs = threadCpuMs() - c0;
+      reply({ ...r, ms, cpuMs }, transferList([r.grads, r.state]));
+      return;
+    }
+    case "apply":
+      need().apply(msg.grads, msg.state);
+      reply({ numTensors: tf.memory().numTensors });
+      return;
+    case "getWeights": {
+      const weights = need().getWeights();
+      reply({ weights }, transferList([...weights.trainable, ...weights.state]));
+      return;
+    }
+    case "setWeights":
+      need().setWeights(msg.weights);
+      reply({});
+      return;
+    case "setLearningRate":
+      need().setLearningRate(msg.learningRate);
+      reply({});
+      return;
+    case "memory":
+      reply({ numTensors: tf.memory().numTensors });
+      return;
+    case "dispose":
+      replica?.dispose();
+      replica = null;
+      reply({ numTensors: tf.memory().numTensors });
+      scope.close();
+      return;
+  }
+}
+
+// messages are handled strictly in order (each may be async: init)
+let queue: Promise<void> = Promise.resolve();
+scope.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  queue = queue.then(() => handle(msg)).catch((e) => {
+    const err = e instanceof Error ? `${e.message}` : String(e);
+    scope.postMessage({ id: msg.id, ok: false, error: err });
+  });
+};

@@ -1,0 +1,204 @@
+/**
+ * DataParallelTrainer: N=2 workers train exactly like one process (same
+ * init, same data, 3 Adam steps), replicas stay identical, batch-norm state
+ * is averaged, no tensors leak, errors are reported and the local fallback
+ * works.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { initBackend } from "../../lib/backend/select.ts";
+import {
+  DataParallelTrainer,
+  type DataParallelTrainerArgs,
+  type ReplicaWeights,
+  shardSizes,
+} from "../../lib/backend/parallel.ts";
+import { build, tinyBatch } from "./_parallel_model.ts";
+
+const MODULE = new URL("./_parallel_model.ts", import.meta.url).href;
+const LR = 0.01;
+
+function args(over: Partial<DataParallelTrainerArgs> = {}, bn = false): DataParallelTrainerArgs {
+  return {
+    model: { module: MODULE, export: "build", args: { seed: 3, batchNorm: bn } },
+    optimizer: { kind: "adam", learningRate: LR },
+    workers: 2,
+    backend: ["blas", "wasm", "cpu"],
+    ...over,
+  };
+}
+
+/** max |a - b| / max |b| over one variable. */
+function relDiff(a: Float32Array, b: Float32Array): number {
+  assertEquals(a.length, b.length);
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / m;
+}
+
+/** Single-process reference: the same factory, full batch, tf.train.adam minimize. */
+function reference(steps: number, batch: number, bn: boolean, start: ReplicaWeights) {
+  const m = build({ seed: 3, batchNorm: bn });
+  m.trainable.forEach((v, i) => v.assign(tf.tensor(start.trainable[i], v.shape)));
+  (m.state ?? []).forEach((v, i) => v.assign(tf.tensor(start.state[i], v.shape)));
+  const { x, y } = tinyBatch(batch, 5);
+  const opt = tf.train.adam(LR);
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const l = opt.minimize(() => m.loss([x], [y]), true, m.trainable)!;
+    losses.push(l.dataSync()[0]);
+    l.dispose();
+  }
+  const out = {
+    losses,
+    trainable: m.trainable.map((v) => (v.dataSync() as Float32Array).slice()),
+    state: (m.state ?? []).map((v) => (v.dataSync() as Float32Array).slice()),
+  };
+  opt.dispose();
+  m.dispose?.();
+  tf.dispose([x, y]);
+  return out;
+}
+
+Deno.test("shardSizes splits evenly, larger shards first", () => {
+  assertEquals(shardSizes(15, 2), [8, 7]);
+  assertEquals(shardSizes(64, 2), [32, 32]);
+  assertEquals(shardSizes(2, 3), [1, 1, 0]);
+});
+
+Deno.test("2 workers = single process: weights after 3 Adam steps equal to 1e-5 (unequal shards)", async () => {
+  await initBackend({ prefer: ["blas", "wasm", "cpu"], threads: 1, verbose: false });
+  const trainer = await DataParallelTrainer.create(args());
+  try {
+    assertEquals(trainer.mode, "workers", trainer.fallbackReason);
+    assertEquals(trainer.numWorkers, 2);
+    const start = await trainer.getWeights();
+    const batch = 15; // shards of 8 and 7: the average must be weighted
+    const { x, y } = tinyBatch(batch, 5);
+    const losses: number[] = [];
+    const counts: number[][] = [];
+    for (let s = 0; s < 3; s++) {
+      const r = await trainer.step([x], [y]);
+      assertEquals(r.shards, [8, 7]);
+      losses.push(r.loss);
+      counts.push(r.numTensors);
+    }
+    tf.dispose([x, y]);
+    const ref = reference(3, batch, false, start);
+    for (let s = 0; s < 3; s++) {
+      assert(Math.abs(losses[s] - ref.losses[s]) <= 1e-5 * Math.abs(ref.losses[s]), `loss ${s}`);
+    }
+    assert(ref.losses[2] < ref.losses[0], "the reference trains");
+    const after = await trainer.getWeights(1);
+    ref.trainable.forEach((w, i) => {
+      const d = relDiff(after.trainable[i], w);
+      assert(d <= 1e-5, `variable ${i}: relative difference ${d}`);
+    });
+    // the update moved the weights by much more than the tolerance
+    assert(relDiff(after.trainable[0], start.trainable[0]) > 1e-3);
+    assertEquals(await trainer.maxReplicaDifference(), 0);
+    // no tensor leak in either worker
+    assertEquals(counts[1], counts[0]);
+    assertEquals(counts[2], counts[0]);
+    assertEquals(await trainer.numTensors(), counts[0]);
+  } finally {
+    await trainer.dispose();
+  }
+});
+
+Deno.test("batch norm: moving stats averaged, replicas identical, tensors flat", async () => {
+  await initBackend({ prefer: ["blas", "wasm", "cpu"], threads: 1, verbose: false });
+  const trainer = await DataParallelTrainer.create(args({}, true));
+  try {
+    const start = await trainer.getWeights();
+    assertEquals(start.state.length, 2); // moving mean, moving variance
+    const { x, y } = tinyBatch(16, 5);
+    const first = await trainer.step([x], [y]);
+    const w = await trainer.getWeights(1);
+    // equal shards: the mean of the shard means is the batch mean
+    const ref = reference(1, 16, true, start);
+    const d = relDiff(w.state[0], ref.state[0]);
+    assert(d <= 1e-5, `moving mean: relative difference ${d}`);
+    assert(relDiff(w.state[0], start.state[0]) > 1e-3, "the moving mean moved");
+    for (let s = 0; s < 3; s++) {
+      const r = await trainer.step([x], [y]);
+      assertEquals(r.numTensors, first.numTensors);
+    }
+    tf.dispose([x, y]);
+    assertEquals(await trainer.maxReplicaDifference(), 0);
+  } finally {
+    await trainer.dispose();
+  }
+  await assertRejects(() => trainer.step([], []), Error, "after dispose");
+});
+
+Deno.test("local mode (workers: 0) and no-Worker fallback train like the workers", async () => {
+  await initBackend({ prefer: ["blas", "wasm", "cpu"], threads: 1, verbose: false });
+  const { x, y } = tinyBatch(12, 5);
+  const run = async (t: DataParallelTrainer) => {
+    const start = await t.getWeights();
+    for (let s = 0; s < 3; s++) await t.step([x], [y]);
+    const w = await t.getWeights();
+    await t.dispose();
+    return { start, w };
+  };
+  const local = await run(await DataParallelTrainer.create(args({ workers: 0 })));
+  // a learning rate of 0 freezes the weights (Adam's moments still update)
+  const frozen = await DataParallelTrainer.create(args({ workers: 2 }));
+  await frozen.setLearningRate(0);
+  const still = await run(frozen);
+  still.start.trainable.forEach((a, i) => assertEquals(still.w.trainable[i], a));
+  const g = globalThis as { Worker?: unknown };
+  const saved = g.Worker;
+  let noWorker;
+  try {
+    delete g.Worker;
+    const t = await DataParallelTrainer.create(args());
+    assertEquals(t.mode, "local");
+    assertStringIncludes(t.fallbackReason ?? "", "not available");
+    noWorker = await run(t);
+  } finally {
+    g.Worker = saved;
+  }
+  const workers = await run(await DataParallelTrainer.create(args()));
+  tf.dispose([x, y]);
+  workers.w.trainable.forEach((a, i) => {
+    assert(relDiff(a, local.w.trainable[i]) <= 1e-5, `workers vs local, variable ${i}`);
+    assertEquals(noWorker.w.trainable[i], local.w.trainable[i]);
+  });
+});
+
+Deno.test("errors: worker start failure falls back or rethrows; bad factory and batch named", async () => {
+  // an empty backend list makes initBackend throw inside each worker
+  await assertRejects(
+    () => DataParallelTrainer.create(args({ backend: [], fallback: false })),
+    Error,
+    "prefer is empty",
+  );
+  const fb = await DataParallelTrainer.create(args({ backend: [] }));
+  assertEquals(fb.mode, "local");
+  assertStringIncludes(fb.fallbackReason ?? "", "prefer is empty");
+  await fb.dispose();
+  await assertRejects(
+    () => DataParallelTrainer.create(args({ model: { module: MODULE, export: "nope", args: {} } })),
+    Error,
+    "_parallel_model.ts: export 'nope' is not a function",
+  );
+  const t = await DataParallelTrainer.create(args({ workers: 1 }));
+  try {
+    await assertRejects(
+      () =>
+        t.step([{ data: new Float32Array(4 * 72), shape: [4, 24, 3] }], [{
+          data: new Float32Array(12),
+          shape: [3, 4],
+        }]),
+      RangeError,
+      "tensor 1 has batch 3",
+    );
+  } finally {
+    await t.dispose();
+  }
+});
