@@ -29,13 +29,14 @@ export interface SyntheticArgs {
 }
 
 /** Activity prototypes: gravity direction (unit vector), cadence (Hz), amplitude (g). */
-const ACTIVITIES: { name: string; gravity: [number, number, number]; hz: number; ampG: number }[] = [
-  { name: "sitting", gravity: [0.2, 0.3, 0.93], hz: 0, ampG: 0.01 },
-  { name: "standing", gravity: [0.95, 0.1, 0.29], hz: 0, ampG: 0.02 },
-  { name: "walking", gravity: [0.9, 0.3, 0.3], hz: 1.8, ampG: 0.35 },
-  { name: "running", gravity: [0.85, 0.35, 0.4], hz: 2.8, ampG: 0.9 },
-  { name: "stairs", gravity: [0.8, 0.45, 0.4], hz: 1.4, ampG: 0.5 },
-];
+const ACTIVITIES: { name: string; gravity: [number, number, number]; hz: number; ampG: number }[] =
+  [
+    { name: "sitting", gravity: [0.2, 0.3, 0.93], hz: 0, ampG: 0.01 },
+    { name: "standing", gravity: [0.95, 0.1, 0.29], hz: 0, ampG: 0.02 },
+    { name: "walking", gravity: [0.9, 0.3, 0.3], hz: 1.8, ampG: 0.35 },
+    { name: "running", gravity: [0.85, 0.35, 0.4], hz: 2.8, ampG: 0.9 },
+    { name: "stairs", gravity: [0.8, 0.45, 0.4], hz: 1.4, ampG: 0.5 },
+  ];
 
 /** The class names of the synthetic dataset. */
 export const SYNTHETIC_CLASSES: string[] = ACTIVITIES.map((a) => a.name);
@@ -60,7 +61,9 @@ export function syntheticRecordings(args: SyntheticArgs = {}): Recording[] {
         const k = a * perAct + i;
         const t = i / rateHz;
         const w = 2 * Math.PI * act.hz * cadence * t + phase;
-        const osc = act.hz > 0 ? [Math.sin(w), 0.6 * Math.sin(2 * w + 1), 0.4 * Math.cos(w)] : [0, 0, 0];
+        const osc = act.hz > 0
+          ? [Math.sin(w), 0.6 * Math.sin(2 * w + 1), 0.4 * Math.cos(w)]
+          : [0, 0, 0];
         for (let c = 0; c < 3; c++) {
           axes[c][k] = act.gravity[c] + tilt[c] + act.ampG * osc[c] + noiseG * gauss();
         }
