@@ -20,7 +20,7 @@
  */
 import { basename } from "node:path";
 import { DataFormatError } from "../errors.ts";
-import { checkRate } from "./rate.ts";
+import { checkRate, medianRateHz } from "./rate.ts";
 import { readText, TextScanner } from "./text.ts";
 import type { Recording } from "./types.ts";
 
@@ -58,9 +58,17 @@ export const WISDM_ACTIVITIES: readonly string[] = [
   "pasta", "drinking", "sandwich", "kicking", "catch", "dribbling", "writing", "clapping", "folding",
 ]; // deno-fmt-ignore
 
+/** WISDM 2019's nominal sample rate (Hz). */
+export const WISDM_NOMINAL_HZ = 20;
+
 /** Options for {@link readWisdm}. */
 export interface ReadWisdmOptions {
-  /** Nominal sample rate (Hz) checked against the median timestamp interval. Default 20. */
+  /**
+   * Claimed sample rate (Hz), checked against the timestamps: a mismatch
+   * beyond `rateTolerance` is an error naming the file. Default: WISDM's
+   * nominal 20 Hz when the timestamps agree, else the measured rate (some
+   * phone files run at ~25 Hz), recorded in `meta.rateNote`.
+   */
   rateHz?: number;
   /** Relative tolerance of the rate check (0.15 = ±15 %); `Infinity` disables it. Default 0.15. */
   rateTolerance?: number;
@@ -167,8 +175,19 @@ export async function readWisdm(path: string, opts: ReadWisdmOptions = {}): Prom
     if (d < 0) backwardJumps++;
     else if (d > 1000) gaps++;
   }
-  const rateHz = opts.rateHz ?? 20;
-  const measured = checkRate(path, timestampsMs, rateHz, opts.rateTolerance ?? 0.15);
+  const tolerance = opts.rateTolerance ?? 0.15;
+  let rateHz = opts.rateHz ?? WISDM_NOMINAL_HZ;
+  let rateNote: string | undefined;
+  const measured = opts.rateHz !== undefined
+    ? checkRate(path, timestampsMs, opts.rateHz, tolerance)
+    : medianRateHz(timestampsMs);
+  if (
+    opts.rateHz === undefined && Number.isFinite(measured) &&
+    Math.abs(measured - WISDM_NOMINAL_HZ) > tolerance * WISDM_NOMINAL_HZ
+  ) {
+    rateHz = Math.round(measured * 100) / 100;
+    rateNote = `timestamps give ${rateHz} Hz, not WISDM's nominal ${WISDM_NOMINAL_HZ} Hz`;
+  }
   return {
     dataset: `wisdm-${device}`,
     subject: String(pid),
@@ -184,6 +203,7 @@ export async function readWisdm(path: string, opts: ReadWisdmOptions = {}): Prom
     meta: {
       firstTimestampNs: t0,
       measuredRateHz: measured,
+      ...(rateNote ? { rateNote } : {}),
       backwardJumps,
       gaps,
       nanSamples: nan,

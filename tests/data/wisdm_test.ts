@@ -1,4 +1,10 @@
-import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
 import { join } from "node:path";
 import { DataFormatError } from "../../lib/errors.ts";
 import {
@@ -101,6 +107,21 @@ Deno.test("readWisdm: bad input is reported with file, line and fault", async ()
       async () => readWisdm(await write("ok_watch.txt", rows), { rateHz: 50 }),
       DataFormatError,
       "claimed rate 50 Hz but timestamps give 20.00 Hz",
+    );
+    // a file that really runs at 25 Hz (some WISDM phone files do): with no
+    // claim the reader reports the measured rate; a 20 Hz claim is an error
+    const fast = Array.from(
+      { length: 40 },
+      (_, i) => `1607,A,${90426708196641 + i * 40000000},1.0,2.0,9.8;`,
+    );
+    const p25 = await write("data_1607_accel_phone.txt", fast);
+    const r25 = await readWisdm(p25);
+    assertEquals(r25.rateHz, 25);
+    assertStringIncludes(String(r25.meta!.rateNote), "25 Hz");
+    await assertRejects(
+      async () => readWisdm(p25, { rateHz: 20 }),
+      DataFormatError,
+      "claimed rate 20 Hz but timestamps give 25.00 Hz",
     );
   } finally {
     await t.cleanup();
