@@ -17,3 +17,4 @@ export * from "./features/mod.ts";
 export * from "./eval/mod.ts";
 export * from "./experiments/baseline.ts";
 export * from "./experiments/quickstart.ts";
+export * from "./experiments/yuan/mod.ts";

@@ -8,3 +8,4 @@
 export * from "./metrics.ts";
 export * from "./bootstrap.ts";
 export * from "./tables.ts";
+export * from "./subjects.ts";

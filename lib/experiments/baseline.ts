@@ -35,8 +35,9 @@ import { resample } from "../signal/resample.ts";
 import { makeWindows } from "../signal/windows.ts";
 import { extractFeatures, type FeatureSet } from "../features/handcrafted.ts";
 import { RandomForest, type RandomForestArgs } from "../models/forest.ts";
-import { classificationScores, cohenKappa, f1Score } from "../eval/metrics.ts";
+import { classificationScores, f1Score } from "../eval/metrics.ts";
 import { meanSd, subjectBootstrap } from "../eval/bootstrap.ts";
+import { scoreBySubject, type SubjectScore } from "../eval/subjects.ts";
 import {
   type FoldResult,
   type PublishedNumber,
@@ -132,16 +133,9 @@ export const WISDM_RF_SPEC: RfBaselineSpec = {
   rf: PAPER_RF_ARGS,
 };
 
-/** Scores of one test subject (the unit ssl-wearables averages over). */
-export interface SubjectScore {
-  subject: string;
+/** Scores of one test subject (the unit ssl-wearables averages over), with its fold. */
+export interface FoldSubjectScore extends SubjectScore {
   fold: number;
-  /** Test windows of the subject. */
-  n: number;
-  /** Macro F1 over the labels in the subject's truth ∪ predictions (zero_division 0). */
-  f1Macro: number;
-  /** Cohen's kappa (NaN when undefined). */
-  kappa: number;
 }
 
 /** Scores of one fold on its pooled test predictions. */
@@ -170,7 +164,7 @@ export interface RfBaselineResult {
   subjects: string[];
   featureNames: string[];
   folds: FoldScore[];
-  perSubject: SubjectScore[];
+  perSubject: FoldSubjectScore[];
   /** Pooled out-of-fold predictions (loso/kfold: every window once; shuffle: as drawn). */
   pooled: { yTrue: number[]; yPred: number[]; subject: string[] };
   summary: {
@@ -317,7 +311,7 @@ export async function runRfBaseline(
 
   const labels = w.classes.map((_, i) => i);
   const foldScores: FoldScore[] = [];
-  const perSubject: SubjectScore[] = [];
+  const perSubject: FoldSubjectScore[] = [];
   const pooled = { yTrue: [] as number[], yPred: [] as number[], subject: [] as string[] };
   const importance = new Float64Array(feats.nFeatures);
   let trainTotal = 0;
@@ -350,19 +344,9 @@ export async function runRfBaseline(
       confusion: cm,
       trainSec,
     });
-    for (const subj of fold.testSubjects) {
-      const idx: number[] = [];
-      test.forEach((wi, j) => {
-        if (w.subject[wi] === subj) idx.push(j);
-      });
-      const t = Int32Array.from(idx, (j) => yTrue[j]), p = Int32Array.from(idx, (j) => pred[j]);
-      perSubject.push({
-        subject: subj,
-        fold: fi,
-        n: idx.length,
-        f1Macro: f1Score(t, p),
-        kappa: cohenKappa(t, p),
-      });
+    const testSubjects = Array.from(test, (wi) => w.subject[wi]);
+    for (const sc of scoreBySubject(yTrue, pred, testSubjects)) {
+      perSubject.push({ ...sc, fold: fi });
     }
     test.forEach((wi, j) => {
       pooled.yTrue.push(yTrue[j]);
