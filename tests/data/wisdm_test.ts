@@ -119,7 +119,7 @@ Deno.test("readWisdm: bad input is reported with file, line and fault", async ()
     assertEquals(r25.rateHz, 25);
     assertStringIncludes(String(r25.meta!.rateNote), "25 Hz");
     await assertRejects(
-      async () => readWisdm(p25, { rateHz: 20 }),
+      () => readWisdm(p25, { rateHz: 20 }),
       DataFormatError,
       "claimed rate 20 Hz but timestamps give 25.00 Hz",
     );
