@@ -23,3 +23,15 @@ export async function tempDir(): Promise<{ path: string; cleanup: () => Promise<
   const path = await Deno.makeTempDir({ prefix: "har-test-" });
   return { path, cleanup: () => Deno.remove(path, { recursive: true }) };
 }
+
+/** True when /usr/bin/python3 has jupyter_client + nbformat (the notebook runner's needs); else prints SKIP. */
+export async function haveJupyter(): Promise<boolean> {
+  const r = await new Deno.Command("/usr/bin/python3", {
+    args: ["-c", "import jupyter_client, nbformat"],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => null);
+  if (r?.success) return true;
+  console.warn("SKIP: /usr/bin/python3 with jupyter_client + nbformat not available");
+  return false;
+}

@@ -13,7 +13,7 @@
  * await writeCsv(t, "results/baseline/summary.csv");
  */
 import * as aq from "arquero";
-import { dirname } from "node:path";
+import { writeTextAtomic } from "../fs.ts";
 import { meanSd } from "./bootstrap.ts";
 
 /** An arquero table. */
@@ -157,15 +157,9 @@ export function toCsv(table: Table): string {
   return table.toCSV();
 }
 
-/** Write `text` to `path` atomically (temporary file in the same folder, then rename). */
-export async function writeTextAtomic(path: string, text: string): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
-}
-
 /** Write a table as CSV, atomically. */
 export async function writeCsv(table: Table, path: string): Promise<void> {
   await writeTextAtomic(path, toCsv(table));
 }
+
+export { writeTextAtomic };

@@ -17,6 +17,7 @@
  * sd.get("module.feature_extractor.layer1.0.weight")!.shape; // [64, 3, 5]
  */
 import { CheckpointError } from "../errors.ts";
+import { atomicWrite } from "../fs.ts";
 import { isZip, writeZip, ZipArchive } from "../data/zip.ts";
 
 /** PyTorch dtypes we can rebuild. */
@@ -881,8 +882,6 @@ export async function saveTorchStateDict(
     ...entries,
     { name: `${root}/version`, data: new TextEncoder().encode("3\n") },
   ];
-  const tmp = `${path}.tmp-${Date.now()}`;
   // Stored entries, payloads 64-byte aligned as PyTorch writes them (mmap-able).
-  await Deno.writeFile(tmp, writeZip(files, { alignBytes: 64 }));
-  await Deno.rename(tmp, path);
+  await atomicWrite(path, writeZip(files, { alignBytes: 64 }));
 }

@@ -14,6 +14,7 @@
  */
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { writeTextAtomic } from "../fs.ts";
 import { figureSnippet } from "./html.ts";
 import { type Figure, toPlainFigure } from "./plotly.ts";
 
@@ -115,9 +116,7 @@ async function recordToDir(name: string, figure: Figure): Promise<void> {
   if (!dir) return;
   await Deno.mkdir(dir, { recursive: true });
   const file = `${name}.json`;
-  const tmp = join(dir, `.${file}.tmp`);
-  await Deno.writeTextFile(tmp, JSON.stringify(figure));
-  await Deno.rename(tmp, join(dir, file));
+  await writeTextAtomic(join(dir, file), JSON.stringify(figure));
   await Deno.writeTextFile(
     join(dir, FIGURES_MANIFEST),
     JSON.stringify({ name, file }) + "\n",

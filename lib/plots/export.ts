@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.ts";
+import { atomicWrite } from "../fs.ts";
 import { figurePage } from "./html.ts";
 import { DEFAULT_HEIGHT, DEFAULT_WIDTH, type Figure, toPlainFigure } from "./plotly.ts";
 
@@ -153,7 +154,6 @@ export async function saveFigureHtml(
   const js = await ensurePlotlyJs(plotlyDir);
   let src = relative(dirname(resolve(htmlPath)), js);
   if (sep !== "/") src = src.split(sep).join("/");
-  await Deno.mkdir(dirname(resolve(htmlPath)), { recursive: true });
   await atomicWrite(htmlPath, new TextEncoder().encode(figurePage(fig, { plotlySrc: src })));
   return htmlPath;
 }
@@ -298,7 +298,6 @@ export async function exportFigures(
     try {
       for (const [i, job] of jobs.entries()) {
         const png = `${job.basePath}.png`;
-        await Deno.mkdir(dirname(resolve(png)), { recursive: true });
         await atomicWrite(png, await ex.png(job.fig));
         out[i].png = png;
       }
@@ -331,10 +330,4 @@ function isFile(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
 }

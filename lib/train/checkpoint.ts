@@ -14,7 +14,7 @@
  * await writeCheckpoint("run/ckpt.bin", { meta: { step: 10 }, tensors: { w0: { shape: [2], data } } });
  * const ck = await readCheckpoint("run/ckpt.bin"); // null when absent
  */
-import { dirname } from "node:path";
+import { atomicWrite } from "../fs.ts";
 import { CheckpointError } from "../errors.ts";
 
 /** One stored tensor. */
@@ -34,21 +34,6 @@ export interface CheckpointData {
 }
 
 const MAGIC = "HARCKPT1";
-
-/** Write `bytes` to `path` atomically (tmp file + fsync + rename). */
-export async function atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}-${Math.floor(performance.now() * 1000)}`;
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-  await Deno.rename(tmp, path);
-}
 
 /** Serialise a checkpoint to bytes. */
 export function encodeCheckpoint(data: CheckpointData): Uint8Array {
@@ -124,3 +109,5 @@ export async function readCheckpoint(path: string): Promise<CheckpointData | nul
   }
   return decodeCheckpoint(bytes, path);
 }
+
+export { atomicWrite };

@@ -8,24 +8,9 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { tempDir } from "../_helpers.ts";
+import { haveJupyter, tempDir } from "../_helpers.ts";
 import { PROJECT_ROOT, runNotebook } from "../../tools/notebook_runner.ts";
 import { outPath, parseArgs } from "../../tools/run_notebooks.ts";
-
-const PYTHON = "/usr/bin/python3";
-
-async function haveJupyter(): Promise<boolean> {
-  try {
-    const r = await new Deno.Command(PYTHON, {
-      args: ["-c", "import jupyter_client, nbformat"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    if (r.success) return true;
-  } catch { /* no python */ }
-  console.warn(`SKIP: ${PYTHON} with jupyter_client + nbformat not available`);
-  return false;
-}
 
 interface Cell {
   cell_type: string;

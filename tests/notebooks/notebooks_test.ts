@@ -8,19 +8,8 @@
  */
 import { basename, join } from "node:path";
 import { assert, assertEquals } from "@std/assert";
-import { tempDir } from "../_helpers.ts";
+import { haveJupyter, tempDir } from "../_helpers.ts";
 import { listNotebooks, PROJECT_ROOT, runNotebook } from "../../tools/notebook_runner.ts";
-
-async function haveJupyter(): Promise<boolean> {
-  const r = await new Deno.Command("/usr/bin/python3", {
-    args: ["-c", "import jupyter_client, nbformat"],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => null);
-  if (r?.success) return true;
-  console.warn("SKIP: /usr/bin/python3 with jupyter_client + nbformat not available");
-  return false;
-}
 
 const notebooks = (await listNotebooks(join(PROJECT_ROOT, "notebooks")))
   .filter((p) => !basename(p).startsWith("99_"));
