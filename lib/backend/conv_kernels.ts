@@ -10,12 +10,18 @@
  * Work is chunked over the batch so the scratch `cols` matrix stays under
  * {@link CONV_SCRATCH_FLOATS} floats.
  *
+ * With our native kernels (native.ts) the convolutions whose reduction has
+ * at least {@link NATIVE_MIN_CHANNELS} channels per filter tap run as direct
+ * convolutions instead (no im2col matrix, no col2im scatter); narrower ones
+ * (a first layer on 3 axes) keep im2col + GEMM, which is faster there.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm, HeapGemm } from "./heap_gemm.ts";
 import { heapAlloc, heapF32, heapFree, offsetOf } from "./heap_gemm.ts";
 import { applyBiasActivation } from "./matmul_kernels.ts";
+import type { NativeKernels } from "./native.ts";
 
 type Info = tf.TensorInfo;
 // deno-lint-ignore no-explicit-any
@@ -42,6 +48,33 @@ function convInfoOf(
     false,
     fmt,
   );
+}
+
+/**
+ * Fewest channels summed per filter tap (Cin for the forward pass and the
+ * filter gradient, Cout for the input gradient) for the native direct kernels.
+ */
+export const NATIVE_MIN_CHANNELS = 8;
+
+/** The int32 geometry the native kernels take (see native.ts `ConvGeometry`). */
+export function nativeGeometry(c: ConvInfo): Int32Array {
+  return new Int32Array([
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.outChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+  ]);
 }
 
 /** True when the convolution is a 1×1, stride-1, unpadded one (cols = x itself). */
@@ -345,15 +378,41 @@ function backpropInputAsConv(
 }
 
 /**
- * Kernel configs over `gemm`. `forward` also replaces `Conv2D`/`FusedConv2D`
- * (worth it with BLAS; the stock XNNPACK forward is already good on plain
- * wasm). NCHW and non-float inputs go to `original`.
+ * Kernel configs over `gemm` (and `native` when given). `forward` also
+ * replaces `Conv2D`/`FusedConv2D` (worth it with BLAS or native kernels; the
+ * stock XNNPACK forward is already good on plain wasm). NCHW and non-float
+ * inputs go to `original`.
  */
 export function convKernels(
   gemm: HeapGemm,
   original: (name: string) => tf.KernelConfig | undefined,
   forward: boolean,
+  native: NativeKernels | null = null,
 ): tf.KernelConfig[] {
+  const heap = (be: BackendWasm) => be.wasm.HEAPU8;
+  const off = (be: BackendWasm, t: Info) => offsetOf(be, t.dataId);
+  const nativeFwd = (
+    be: BackendWasm,
+    x: Info,
+    filter: Info,
+    c: ConvInfo,
+    bias?: Info,
+    relu = false,
+  ) => {
+    const out = be.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], "float32");
+    native!.convForward(
+      heap(be),
+      off(be, x),
+      off(be, filter),
+      off(be, out),
+      bias ? off(be, bias) : -1,
+      nativeGeometry(c),
+      relu ? 1 : 0,
+    );
+    return out;
+  };
+  const useNative = (c: ConvInfo, reduce: number) =>
+    native !== null && reduce >= NATIVE_MIN_CHANNELS && !isPointwise(c);
   const nhwc = (attrs: Attrs) => (attrs.dataFormat ?? "NHWC") === "NHWC";
   const conv2d: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { x, filter } = inputs as Record<string, Info>;
@@ -362,7 +421,9 @@ export function convKernels(
       return original("Conv2D")!.kernelFunc({ inputs, backend, attrs });
     }
     const c = convInfoOf(x.shape, filter.shape, a, a.dilations);
-    return heapConv2D(backend as unknown as BackendWasm, gemm, x, filter, c);
+    const be = backend as unknown as BackendWasm;
+    if (useNative(c, c.inChannels)) return nativeFwd(be, x, filter, c);
+    return heapConv2D(be, gemm, x, filter, c);
   };
   const fusedConv2d: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { x, filter, bias, preluActivationWeights } = inputs as Record<string, Info>;
@@ -372,7 +433,16 @@ export function convKernels(
     }
     const be = backend as unknown as BackendWasm;
     const c = convInfoOf(x.shape, filter.shape, a, a.dilations);
-    const out = heapConv2D(be, gemm, x, filter, c);
+    const act = a.activation ?? "linear";
+    if (useNative(c, c.inChannels)) {
+      const biasOk = !bias || (bias.shape.length === 1 && bias.shape[0] === c.outChannels);
+      if (biasOk && (act === "linear" || act === "relu")) {
+        return nativeFwd(be, x, filter, c, bias, act === "relu");
+      }
+    }
+    const out = useNative(c, c.inChannels)
+      ? nativeFwd(be, x, filter, c)
+      : heapConv2D(be, gemm, x, filter, c);
     return applyBiasActivation(
       be,
       out,
@@ -387,14 +457,32 @@ export function convKernels(
     const a = attrs as Attrs;
     if (!nhwc(a)) throw new Error("Conv2DBackpropFilter (wasm): only NHWC is supported");
     const c = convInfoOf(x.shape, a.filterShape, a);
-    return heapConv2DBackpropFilter(backend as unknown as BackendWasm, gemm, x, dy, c);
+    const be = backend as unknown as BackendWasm;
+    if (useNative(c, c.inChannels) && x.dtype === "float32") {
+      const dw = be.makeOutput(a.filterShape, "float32");
+      native!.convBackpropFilter(heap(be), off(be, x), off(be, dy), off(be, dw), nativeGeometry(c));
+      return dw;
+    }
+    return heapConv2DBackpropFilter(be, gemm, x, dy, c);
   };
   const backpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as Record<string, Info>;
     const a = attrs as Attrs;
     if (!nhwc(a)) return original("Conv2DBackpropInput")!.kernelFunc({ inputs, backend, attrs });
     const c = convInfoOf(a.inputShape, filter.shape, a);
-    return heapConv2DBackpropInput(backend as unknown as BackendWasm, gemm, dy, filter, c);
+    const be = backend as unknown as BackendWasm;
+    if (useNative(c, c.outChannels) && dy.dtype === "float32") {
+      const dx = be.makeOutput(a.inputShape, "float32");
+      native!.convBackpropInput(
+        heap(be),
+        off(be, dy),
+        off(be, filter),
+        off(be, dx),
+        nativeGeometry(c),
+      );
+      return dx;
+    }
+    return heapConv2DBackpropInput(be, gemm, dy, filter, c);
   };
   const configs: tf.KernelConfig[] = [
     { kernelName: "Conv2DBackpropFilter", backendName: "wasm", kernelFunc: backpropFilter },

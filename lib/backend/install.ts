@@ -21,6 +21,7 @@ import { convKernels } from "./conv_kernels.ts";
 import { memoryKernels } from "./memory_kernels.ts";
 import { normKernels, registerFastBatchNormGradient } from "./norm_kernels.ts";
 import { registerMissingGradients } from "./gradients.ts";
+import type { NativeKernels } from "./native.ts";
 
 /** Options for {@link installWasmKernels}. */
 export interface InstallWasmKernelsOptions {
@@ -31,6 +32,11 @@ export interface InstallWasmKernelsOptions {
    * own matmul instead, and the forward kernels stay stock.
    */
   blas?: Blas | null;
+  /**
+   * Our native kernels (native.ts `loadNativeKernels`) for the convolutions.
+   * Null/absent: im2col + GEMM.
+   */
+  native?: NativeKernels | null;
 }
 
 /** What was installed. */
@@ -39,6 +45,8 @@ export interface InstalledKernels {
   engine: "blas" | "wasm";
   /** Names of the kernels now overridden or added on `wasm`. */
   kernels: string[];
+  /** Whether our native kernels back the convolutions. */
+  native: boolean;
 }
 
 const originals = new Map<string, tf.KernelConfig | undefined>();
@@ -74,14 +82,18 @@ export function installWasmKernels(options: InstallWasmKernelsOptions = {}): Ins
   const stock = (name: string) => stockWasmKernel(name);
   const configs = [
     ...matmulKernels(gemm, stock),
-    ...convKernels(gemm, stock, gemm.engine === "blas"),
+    ...convKernels(gemm, stock, gemm.engine === "blas" || !!options.native, options.native ?? null),
     ...memoryKernels(stock, options.blas ?? null),
     ...normKernels(stock),
   ];
   for (const c of configs) register(c);
   registerMissingGradients();
   registerFastBatchNormGradient();
-  installed = { engine: gemm.engine, kernels: configs.map((c) => c.kernelName) };
+  installed = {
+    engine: gemm.engine,
+    kernels: configs.map((c) => c.kernelName),
+    native: !!options.native,
+  };
   return installed;
 }
 

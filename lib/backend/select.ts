@@ -20,6 +20,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { loadOpenBlas } from "./blas.ts";
 import { installWasmKernels, uninstallWasmKernels } from "./install.ts";
 import { registerMissingGradients } from "./gradients.ts";
+import { loadNativeKernels } from "./native.ts";
 
 /** A way to run tfjs: tfjs-node, wasm + BLAS, wasm, or the pure-JS cpu backend. */
 export type BackendPath = "tensorflow" | "blas" | "wasm" | "cpu";
@@ -35,6 +36,12 @@ export interface InitBackendOptions {
   threads?: number;
   /** Print the chosen backend to stderr. Default true. */
   verbose?: boolean;
+  /**
+   * Use our native kernels (native.ts: C compiled on this machine, cached) for
+   * the convolutions on the `blas` and `wasm` paths when they can be built.
+   * Default true; `$HAR_NATIVE=0` also turns them off.
+   */
+  native?: boolean;
 }
 
 /** The backend chosen by {@link initBackend}. */
@@ -47,6 +54,11 @@ export interface BackendInfo {
   blas?: { library: string; config: string; coreName: string; threads: number };
   /** Kernels we registered on wasm (empty for tensorflow/cpu). */
   kernels: string[];
+  /**
+   * Our native kernels on the wasm paths: the library used, or why not
+   * (absent for tensorflow/cpu).
+   */
+  native?: { library: string } | { reason: string };
   /** Paths tried before and why they were not used. */
   skipped: { path: BackendPath; reason: string }[];
   /** One-line description, e.g. `"wasm+blas (OpenBLAS 0.3.21 SkylakeX, 2 threads)"`. */
@@ -151,7 +163,8 @@ async function tryPath(
       if (!blas) return reason ?? "BLAS unavailable";
       const err = await setWasm();
       if (err) return err;
-      const k = installWasmKernels({ blas });
+      const nat = nativeKernels(options);
+      const k = installWasmKernels({ blas, native: nat.native });
       const core = blas.coreName || "?";
       const version = blas.config.split(" ").slice(0, 2).join(" ");
       return {
@@ -164,19 +177,23 @@ async function tryPath(
           coreName: core,
           threads: blas.threads,
         },
-        summary:
-          `wasm+blas (${version} ${core}, ${blas.threads} threads; ${k.kernels.length} kernels)`,
+        native: nat.info,
+        summary: `wasm+blas${nat.native ? "+native" : ""} (${version} ${core}, ${blas.threads} ` +
+          `threads; ${k.kernels.length} kernels)`,
       };
     }
     case "wasm": {
       const err = await setWasm();
       if (err) return err;
-      const k = installWasmKernels({ blas: null });
+      const nat = nativeKernels(options);
+      const k = installWasmKernels({ blas: null, native: nat.native });
       return {
         path,
         tfBackend: "wasm",
         kernels: k.kernels,
-        summary: `wasm (XNNPACK + ${k.kernels.length} kernels of ours, no BLAS)`,
+        native: nat.info,
+        summary: `wasm${nat.native ? "+native" : ""} (XNNPACK + ${k.kernels.length} kernels of ` +
+          `ours, no BLAS)`,
       };
     }
     case "cpu": {
@@ -184,4 +201,15 @@ async function tryPath(
       return { path, tfBackend: "cpu", kernels: [], summary: "cpu (pure JS, slow)" };
     }
   }
+}
+
+function nativeKernels(options: InitBackendOptions) {
+  if (options.native === false) {
+    return { native: null, info: { reason: "turned off (native: false)" } };
+  }
+  const { native, reason } = loadNativeKernels();
+  return {
+    native,
+    info: native ? { library: native.library } : { reason: reason ?? "unavailable" },
+  };
 }

@@ -2,21 +2,37 @@
 import * as tf from "@tensorflow/tfjs";
 import { installWasmKernels } from "../../lib/backend/install.ts";
 import { loadOpenBlas } from "../../lib/backend/blas.ts";
+import { loadNativeKernels } from "../../lib/backend/native.ts";
 
-/** Engines to check against cpu: plain wasm kernels, plus BLAS when it loads. */
-export function engines(): ("wasm" | "blas")[] {
-  return loadOpenBlas().blas ? ["wasm", "blas"] : ["wasm"];
+/** A kernel set checked against cpu. */
+export type Engine = "wasm" | "blas" | "native";
+
+/**
+ * Engines to check against cpu: plain wasm kernels, plus BLAS when it loads,
+ * plus BLAS with our native kernels when they build.
+ */
+export function engines(): Engine[] {
+  const out: Engine[] = ["wasm"];
+  if (loadOpenBlas().blas) out.push("blas");
+  if (loadNativeKernels().native) out.push("native");
+  return out;
 }
 
-/** Switch tfjs to `engine` ("cpu", "wasm" = our kernels on the wasm matmul, "blas"). */
-export async function useEngine(engine: "cpu" | "wasm" | "blas"): Promise<void> {
+/**
+ * Switch tfjs to `engine` ("cpu", "wasm" = our kernels on the wasm matmul,
+ * "blas", "native" = BLAS (when present) plus our native kernels).
+ */
+export async function useEngine(engine: "cpu" | Engine): Promise<void> {
   if (engine === "cpu") {
     await tf.setBackend("cpu");
     return;
   }
   await tf.setBackend("wasm");
   await tf.ready();
-  installWasmKernels({ blas: engine === "blas" ? loadOpenBlas().blas : null });
+  installWasmKernels({
+    blas: engine === "wasm" ? null : loadOpenBlas().blas,
+    native: engine === "native" ? loadNativeKernels().native : null,
+  });
 }
 
 /** Value and gradients of `f` w.r.t. all `inputs`, as plain arrays. */

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `deno task bench:train`: the same four benchmark
+models as bench/models.ts (same shapes, batch sizes, losses, Adam), timed
+per training step on this machine's CPU.
+
+Not a project dependency: run it where Debian's `python3-torch` is
+installed, e.g.
+
+    apt-get install -y --no-install-recommends python3-torch
+    OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX \
+        python3 bench/torch_reference.py --threads 2 --out bench/torch_results.json
+
+Debian's torch links the slow reference BLAS unless OpenBLAS is the
+alternative for libblas.so.3 (`update-alternatives --config
+libblas.so.3-x86_64-linux-gnu`); the script reports what it finds. The JSON
+it writes (`bench/torch_results.json`: model, ms/step, samples/s, threads,
+torch version, BLAS) is read by bench/train_bench.ts as the reference.
+"""
+import argparse
+import json
+import os
+import platform
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv_bn_1d(cin, cout, stride, relu=True):
+    layers = [nn.Conv1d(cin, cout, 5, stride=stride, padding=2, bias=False),
+              nn.BatchNorm1d(cout)]
+    if relu:
+        layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class ResBlock1d(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = conv_bn_1d(c, c, 1)
+        self.b = conv_bn_1d(c, c, 1, relu=False)
+
+    def forward(self, x):
+        return F.relu(x + self.b(self.a(x)))
+
+
+class ResBlock2d(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+        self.b = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+
+    def forward(self, x):
+        return F.relu(x + self.b(F.relu(self.a(x))))
+
+
+class ResNet1d(nn.Module):
+    """harnet-style: 64 -> 128 -> 256 channels, kernel 5, on 3 x 300."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            conv_bn_1d(3, 64, 1), ResBlock1d(64),
+            conv_bn_1d(64, 128, 2), ResBlock1d(128),
+            conv_bn_1d(128, 256, 2), ResBlock1d(256))
+        self.fc = nn.Linear(256, 6)
+
+    def forward(self, x):
+        return self.fc(self.body(x).mean(-1))
+
+
+class MultiResNet(nn.Module):
+    """Gjoreski-style: raw 3 x 100 (1-D) + spectrograms 3 x 33 x 13 (2-D)."""
+
+    def __init__(self):
+        super().__init__()
+        self.raw = nn.Sequential(conv_bn_1d(3, 32, 1), ResBlock1d(32),
+                                 conv_bn_1d(32, 64, 2), ResBlock1d(64))
+        self.spec = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), ResBlock2d(32))
+        self.fc1 = nn.Linear(64 + 32, 128)
+        self.fc2 = nn.Linear(128, 6)
+
+    def forward(self, raw, spec):
+        a = self.raw(raw).mean(-1)
+        b = self.spec(spec).mean((-2, -1))
+        return self.fc2(F.relu(self.fc1(torch.cat([a, b], 1))))
+
+
+class Lstm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 128, batch_first=True)
+        self.fc = nn.Linear(128, 6)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)
+        return self.fc(h[-1])
+
+
+class Transformer(nn.Module):
+    """SelfPAB-style: 2 post-norm layers, d_model 128, 8 heads, FFN 512, on 119 x 156."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(156, 128)
+        self.pos = nn.Parameter(torch.randn(119, 128) / 128 ** 0.5)
+        layer = nn.TransformerEncoderLayer(128, 8, 512, dropout=0.0, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.out = nn.Linear(128, 156)
+
+    def forward(self, x):
+        return self.out(self.enc(self.inp(x) + self.pos))
+
+
+BATCH = {"transformer": 32, "resnet1d": 64, "multiresnet": 256, "lstm": 64}
+
+
+def build(name, batch):
+    g = torch.Generator().manual_seed(1)
+    labels = torch.randint(0, 6, (batch,), generator=g)
+    if name == "transformer":
+        x = torch.randn(batch, 119, 156, generator=g)
+        mask = (torch.rand(batch, 119, 1, generator=g) < 0.2).float()
+        model = Transformer()
+        xin = x * (1 - mask)
+        return model, lambda: ((model(xin) - x) ** 2 * mask).mean()
+    if name == "resnet1d":
+        model, x = ResNet1d(), torch.randn(batch, 3, 300, generator=g)
+        return model, lambda: F.cross_entropy(model(x), labels)
+    if name == "multiresnet":
+        model = MultiResNet()
+        raw, spec = torch.randn(batch, 3, 100, generator=g), torch.randn(batch, 3, 33, 13, generator=g)
+        return model, lambda: F.cross_entropy(model(raw, spec), labels)
+    if name == "lstm":
+        model, x = Lstm(), torch.randn(batch, 100, 3, generator=g)
+        return model, lambda: F.cross_entropy(model(x), labels)
+    raise ValueError(name)
+
+
+def bench(name, steps, warmup):
+    torch.manual_seed(1)
+    batch = BATCH[name]
+    model, loss_fn = build(name, batch)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        last = step()
+    ms = (time.perf_counter() - t0) / steps * 1e3
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"model": name, "batch": batch, "params": params, "msPerStep": round(ms, 1),
+            "samplesPerSec": round(batch / ms * 1e3), "lossLast": last}
+
+
+def blas_in_use():
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line}
+        return sorted(os.path.basename(p) for p in libs) or ["(none mapped)"]
+    except OSError:
+        return ["(unknown)"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default="transformer,resnet1d,multiresnet,lstm")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--out", default="")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    rows = [bench(m, a.steps, a.warmup) for m in a.models.split(",")]
+    info = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__,
+            "threads": a.threads, "cpu": platform.processor() or platform.machine(),
+            "mkldnn": torch.backends.mkldnn.is_available(), "blas": blas_in_use(),
+            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")
+                    if k in os.environ},
+            "results": rows}
+    for r in rows:
+        print(f"{r['model']:12s} batch {r['batch']:4d}  {r['msPerStep']:8.1f} ms/step  "
+              f"{r['samplesPerSec']:6d} samples/s")
+    print("torch", info["torch"], "threads", a.threads, "mkldnn", info["mkldnn"], "blas", info["blas"])
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(info, f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+/**
+ * Our own native kernels (C in `lib/backend/native/*.c`), compiled on the
+ * user's machine with the system C compiler (`cc -O3 -march=native`) the
+ * first time they are needed, cached, and called through Deno FFI on the
+ * wasm heap (no copies), like OpenBLAS in blas.ts.
+ *
+ * What they give: direct convolutions (forward and both gradients) without
+ * an im2col matrix, register-blocked for the narrow channel counts of the
+ * papers' models (16–256), where OpenBLAS's GEMM runs at half speed.
+ *
+ * Optional, with a clean fallback: {@link loadNativeKernels} returns
+ * `native: null` and the reason (not Deno, no FFI/run/write permission, no C
+ * compiler, compile error, `HAR_NATIVE=0`), and the backend keeps its
+ * im2col + BLAS/wasm kernels.
+ *
+ * Cache: `$HAR_NATIVE_DIR`, else `.cache/native/` in the project checkout
+ * (else `~/.cache/har-ssl/native`); the file name carries a hash of the
+ * sources, the flags, the compiler version and the CPU, so an edit or another
+ * machine rebuilds. Concurrent builds (parallel tests, Web Workers) are safe:
+ * each compiles to a temporary name and renames atomically.
+ *
+ * @example
+ * ```ts
+ * const { native, reason } = loadNativeKernels();
+ * if (native) native.convForward(heap, xOff, wOff, yOff, -1, geometry, 0);
+ * else console.error(`native kernels off: ${reason}`);
+ * ```
+ * @module
+ */
+
+/** Options for {@link loadNativeKernels}. */
+export interface NativeKernelsOptions {
+  /** Compile when no cached library matches. Default true. */
+  build?: boolean;
+  /** C compiler. Default `$CC`, else `cc`. */
+  compiler?: string;
+  /** Cache directory. Default: see the module doc. */
+  cacheDir?: string;
+}
+
+/**
+ * Convolution geometry, int32 × 15: N, H, W, Cin (input x), OH, OW, Cout
+ * (output y), FH, FW (filter), strideH, strideW, dilationH, dilationW,
+ * padTop, padLeft.
+ */
+export type ConvGeometry = Int32Array;
+
+/** The loaded library. Offsets are float32 element offsets into `heap`. */
+export interface NativeKernels {
+  /** Path of the shared library. */
+  readonly library: string;
+  /** Whether this call compiled it (false: found in the cache). */
+  readonly built: boolean;
+  /** `y = conv(x, w)` NHWC, filter [FH, FW, Cin, Cout]; `bias < 0`: none; `flags & 1`: ReLU. */
+  convForward(
+    heap: Uint8Array,
+    x: number,
+    w: number,
+    y: number,
+    bias: number,
+    g: ConvGeometry,
+    flags: number,
+  ): void;
+  /** `dx` of `y = conv(x, w)` from `dy`. */
+  convBackpropInput(heap: Uint8Array, dy: number, w: number, dx: number, g: ConvGeometry): void;
+  /** `dw` of `y = conv(x, w)` from `x` and `dy`. */
+  convBackpropFilter(heap: Uint8Array, x: number, dy: number, dw: number, g: ConvGeometry): void;
+}
+
+/** What {@link loadNativeKernels} found. */
+export interface NativeLoadResult {
+  /** The kernels, or null when they cannot be used here. */
+  native: NativeKernels | null;
+  /** Why `native` is null. */
+  reason?: string;
+}
+
+/** C sources compiled into the library (relative to this module). */
+export const NATIVE_SOURCES = ["native/har_conv.c"] as const;
+
+/** Compiler flags. */
+export const NATIVE_FLAGS = [
+  "-O3",
+  "-march=native",
+  "-std=gnu11",
+  "-fPIC",
+  "-shared",
+  "-fno-math-errno",
+];
+
+const ABI_VERSION = 1;
+
+const SYMBOLS = {
+  har_native_version: { parameters: [], result: "i32" },
+  har_conv_forward: {
+    parameters: ["buffer", "i32", "i32", "i32", "i32", "buffer", "i32"],
+    result: "void",
+  },
+  har_conv_backprop_input: {
+    parameters: ["buffer", "i32", "i32", "i32", "buffer"],
+    result: "void",
+  },
+  har_conv_backprop_filter: {
+    parameters: ["buffer", "i32", "i32", "i32", "buffer"],
+    result: "void",
+  },
+} as const;
+
+let cached: { key: string; result: NativeLoadResult } | null = null;
+
+/** Open (building if needed) the native kernels; cached per options. */
+export function loadNativeKernels(options: NativeKernelsOptions = {}): NativeLoadResult {
+  const key = JSON.stringify(options);
+  if (cached && cached.key === key) return cached.result;
+  let result: NativeLoadResult;
+  try {
+    result = open(options);
+  } catch (e) {
+    result = { native: null, reason: (e as Error).message };
+  }
+  cached = { key, result };
+  return result;
+}
+
+function granted(name: "ffi" | "run" | "read" | "write" | "env"): boolean {
+  try {
+    return Deno.permissions.querySync({ name }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+function env(name: string): string | undefined {
+  return granted("env") ? Deno.env.get(name) : undefined;
+}
+
+function defaultCacheDir(): string {
+  const fromEnv = env("HAR_NATIVE_DIR");
+  if (fromEnv) return fromEnv;
+  const here = new URL(import.meta.url);
+  if (here.protocol === "file:") return new URL("../../.cache/native/", here).pathname;
+  const home = env("HOME");
+  if (!home) throw new Error("no cache directory (set HAR_NATIVE_DIR)");
+  return `${home}/.cache/har-ssl/native`;
+}
+
+/** FNV-1a 64-bit hash, hex. */
+function fnv(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  const bytes = new TextEncoder().encode(text);
+  for (const b of bytes) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, "0");
+}
+
+function cpuKey(): string {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    return (info.match(/^model name.*$/m)?.[0] ?? "") + (info.match(/^flags.*$/m)?.[0] ?? "");
+  } catch {
+    return Deno.build.target;
+  }
+}
+
+function compilerVersion(cc: string): string {
+  const out = new Deno.Command(cc, { args: ["--version"], stdout: "piped", stderr: "piped" })
+    .outputSync();
+  if (!out.success) throw new Error(`${cc} --version failed`);
+  return new TextDecoder().decode(out.stdout).split("\n")[0];
+}
+
+function open(options: NativeKernelsOptions): NativeLoadResult {
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
+  if (D === undefined || typeof D.dlopen !== "function") {
+    return { native: null, reason: "not running in Deno (no FFI)" };
+  }
+  if (env("HAR_NATIVE") === "0") return { native: null, reason: "disabled by HAR_NATIVE=0" };
+  if (!granted("ffi")) return { native: null, reason: "FFI permission not granted" };
+  if (!granted("read")) return { native: null, reason: "read permission not granted" };
+  if (Deno.build.os === "windows") return { native: null, reason: "not built on Windows" };
+  const sources = NATIVE_SOURCES.map((s) => {
+    const url = new URL(s, import.meta.url);
+    if (url.protocol !== "file:") throw new Error(`native source ${url} is not a local file`);
+    return { path: url.pathname, text: Deno.readTextFileSync(url) };
+  });
+  const cc = options.compiler ?? env("CC") ?? "cc";
+  const dir = options.cacheDir ?? defaultCacheDir();
+  const build = options.build ?? true;
+  let version = "";
+  if (build && granted("run")) {
+    try {
+      version = compilerVersion(cc);
+    } catch (e) {
+      return { native: null, reason: `no C compiler '${cc}' (${(e as Error).message})` };
+    }
+  }
+  const ext = Deno.build.os === "darwin" ? "dylib" : "so";
+  const hash = fnv(
+    [ABI_VERSION, ...sources.map((s) => s.text), NATIVE_FLAGS.join(" "), version, cpuKey()].join(
+      "\0",
+    ),
+  );
+  const lib = `${dir.replace(/\/$/, "")}/har_kernels-${hash}.${ext}`;
+  let built = false;
+  if (!exists(lib)) {
+    if (!build) return { native: null, reason: `no cached library ${lib} (build disabled)` };
+    if (!granted("run")) return { native: null, reason: "run permission not granted (to compile)" };
+    if (!granted("write")) {
+      return { native: null, reason: "write permission not granted (to cache)" };
+    }
+    Deno.mkdirSync(dir, { recursive: true });
+    const tmp = `${lib}.${Deno.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const out = new Deno.Command(cc, {
+      args: [...NATIVE_FLAGS, "-o", tmp, ...sources.map((s) => s.path), "-lm"],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    if (!out.success) {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* nothing written */ }
+      const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 5).join(" | ");
+      return { native: null, reason: `compiling ${sources.map((s) => s.path)} failed: ${err}` };
+    }
+    Deno.renameSync(tmp, lib);
+    built = true;
+  }
+  let dl: Deno.DynamicLibrary<typeof SYMBOLS>;
+  try {
+    dl = Deno.dlopen(lib, SYMBOLS);
+  } catch (e) {
+    return { native: null, reason: `${lib}: ${(e as Error).message.split("\n")[0]}` };
+  }
+  const s = dl.symbols;
+  if (s.har_native_version() !== ABI_VERSION) {
+    dl.close();
+    return { native: null, reason: `${lib}: ABI version mismatch` };
+  }
+  return {
+    native: {
+      library: lib,
+      built,
+      convForward: (heap, x, w, y, bias, g, flags) =>
+        s.har_conv_forward(heap, x, w, y, bias, g, flags),
+      convBackpropInput: (heap, dy, w, dx, g) => s.har_conv_backprop_input(heap, dy, w, dx, g),
+      convBackpropFilter: (heap, x, dy, dw, g) => s.har_conv_backprop_filter(heap, x, dy, dw, g),
+    },
+  };
+}
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,356 @@
+/*
+ * Direct ("indirect-pointer") convolution kernels for NHWC float32 tensors:
+ * forward, filter gradient and input gradient, without an im2col matrix.
+ *
+ * Every output row (n, oh, ow) gathers, for each filter tap (kh, kw), a
+ * pointer to the input row it reads (or to a zero row for padding); a
+ * register-blocked micro-kernel then accumulates R rows x NV*16 output
+ * channels over (tap, input channel). Filters use tfjs's layout
+ * [FH, FW, Cin, Cout]. Built by lib/backend/native.ts with
+ * `cc -O3 -march=native`; portable C with GCC/Clang vector extensions (AVX-512,
+ * AVX2 or NEON code, whichever the compiler targets).
+ *
+ * Geometry array g (int32): N, H, W, Cin, OH, OW, Cout, FH, FW, sh, sw, dh, dw,
+ * pt, pl (H, W, Cin: the input x; OH, OW, Cout: the output y).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VL 16
+typedef float vf __attribute__((vector_size(64), aligned(4)));
+typedef int32_t vi __attribute__((vector_size(64), aligned(4)));
+
+static inline vf vload(const float *p) { return *(const vf *)p; }
+static inline void vstore(float *p, vf v) { *(vf *)p = v; }
+
+enum { G_N, G_H, G_W, G_C, G_OH, G_OW, G_K, G_FH, G_FW, G_SH, G_SW, G_DH, G_DW, G_PT, G_PL };
+
+/* Where the rows come from: `in` [N, inH, inW, inC]; rows enumerate (n, oh, ow) of an outH x outW grid. */
+typedef struct {
+  const float *in;
+  int inH, inW, inC, outH, outW;
+  int FH, FW, sh, sw, dh, dw, pt, pl;
+  int transposed; /* 0: y[o] reads x[o*s - p + k*d]; 1: dx[i] reads dy[(i + p - k*d)/s] */
+  const float *zeros;
+} rows_src;
+
+/*
+ * Output row of enumeration index `idx`, and its (n, oh, ow). Rows are
+ * enumerated in order, except for a transposed conv with a stride > 1, where
+ * rows of one sample are grouped by phase (oh mod sh, ow mod sw): rows of a
+ * phase read the same taps, so a tile of them skips the others.
+ */
+static inline long row_coords(const rows_src *s, long idx, int *n_, int *oh_, int *ow_) {
+  long per = (long)s->outH * s->outW;
+  long n = idx / per, rem = idx % per;
+  int oh, ow;
+  if (!s->transposed || (s->sh == 1 && s->sw == 1)) {
+    oh = (int)(rem / s->outW);
+    ow = (int)(rem % s->outW);
+  } else {
+    int ph = 0, pw = 0, ch = 0, cw = 0;
+    for (ph = 0; ph < s->sh; ph++) {
+      ch = (s->outH - ph + s->sh - 1) / s->sh;
+      long blockH = (long)ch * s->outW; /* all pw phases of this ph */
+      if (rem < blockH) break;
+      rem -= blockH;
+    }
+    for (pw = 0; pw < s->sw; pw++) {
+      cw = (s->outW - pw + s->sw - 1) / s->sw;
+      long block = (long)ch * cw;
+      if (rem < block) break;
+      rem -= block;
+    }
+    oh = ph + (int)(rem / cw) * s->sh;
+    ow = pw + (int)(rem % cw) * s->sw;
+  }
+  *n_ = (int)n;
+  *oh_ = oh;
+  *ow_ = ow;
+  return (n * s->outH + oh) * s->outW + ow;
+}
+
+/* Pointers of one row for every tap (FH*FW entries); returns the output row. */
+static inline long row_sources(const rows_src *s, long idx, const float **ptrs) {
+  int n, oh, ow;
+  long row = row_coords(s, idx, &n, &oh, &ow);
+  const float *base = s->in + (size_t)n * s->inH * s->inW * s->inC;
+  int k = 0;
+  for (int kh = 0; kh < s->FH; kh++) {
+    for (int kw = 0; kw < s->FW; kw++) {
+      int ih, iw, ok;
+      if (!s->transposed) {
+        ih = oh * s->sh - s->pt + kh * s->dh;
+        iw = ow * s->sw - s->pl + kw * s->dw;
+        ok = ih >= 0 && ih < s->inH && iw >= 0 && iw < s->inW;
+      } else {
+        int a = oh + s->pt - kh * s->dh, b = ow + s->pl - kw * s->dw;
+        ok = a >= 0 && b >= 0 && a % s->sh == 0 && b % s->sw == 0;
+        ih = a / s->sh;
+        iw = b / s->sw;
+        ok = ok && ih < s->inH && iw < s->inW;
+      }
+      ptrs[k++] = ok ? base + ((size_t)ih * s->inW + iw) * s->inC : s->zeros;
+    }
+  }
+  return row;
+}
+
+/* Store NV vectors of one row; `cols` (<= NV*16) valid columns; optional bias and ReLU. */
+static inline void store_row(float *out, const vf *acc, int NV, int cols, const float *bias, int relu) {
+  for (int j = 0; j < NV; j++) {
+    vf v = acc[j];
+    int c0 = j * VL, n = cols - c0;
+    if (n <= 0) break;
+    if (bias) {
+      if (n >= VL) v += vload(bias + c0);
+      else for (int i = 0; i < n; i++) v[i] += bias[c0 + i];
+    }
+    if (relu) v = (vf)((vi)v & (v > 0)); /* max(v, 0) */
+    if (n >= VL) vstore(out + c0, v);
+    else for (int i = 0; i < n; i++) out[c0 + i] = v[i];
+  }
+}
+
+/*
+ * Forward micro-kernel: R rows x NV vectors. ptrs: R*taps row pointers;
+ * w: packed [taps][inC][ldw]; out: first row of the tile (row stride ldo).
+ */
+#define DEFINE_FWD(R, NV)                                                                   \
+  static void fwd_##R##x##NV(const float *const *ptrs, int taps, int inC, const float *w, \
+                             int ldw, float *const *out, int cols, const float *bias,      \
+                             int relu, const float *zeros) {                              \
+    vf acc[R][NV];                                                                        \
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                  \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) acc[r][j] = (vf){0};         \
+    for (int t = 0; t < taps; t++) {                                                      \
+      const float *p[R];                                                                  \
+      int live = 0;                                                                       \
+      _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                              \
+        p[r] = ptrs[r * taps + t];                                                        \
+        live |= p[r] != zeros;                                                            \
+      }                                                                                   \
+      if (!live) continue;                                                                \
+      const float *wt = w + (size_t)t * inC * ldw;                                        \
+      for (int c = 0; c < inC; c++) {                                                     \
+        vf wv[NV];                                                                        \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) wv[j] =                      \
+            vload(wt + (size_t)c * ldw + j * VL);                                         \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                            \
+          vf b = (vf){0} + p[r][c];                                                       \
+          _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) acc[r][j] += b * wv[j];    \
+        }                                                                                 \
+      }                                                                                   \
+    }                                                                                     \
+    for (int r = 0; r < R; r++) store_row(out[r], acc[r], NV, cols, bias, relu);          \
+  }
+
+DEFINE_FWD(6, 4)
+DEFINE_FWD(1, 4)
+DEFINE_FWD(8, 3)
+DEFINE_FWD(1, 3)
+DEFINE_FWD(12, 2)
+DEFINE_FWD(1, 2)
+DEFINE_FWD(12, 1)
+DEFINE_FWD(1, 1)
+
+typedef void (*fwd_fn)(const float *const *, int, int, const float *, int, float *const *, int,
+                       const float *, int, const float *);
+
+/*
+ * out[rows, outC] = sum over taps and channels of src rows times w (packed
+ * [taps][inC][ldw], ldw a multiple of 16 >= outC, zero beyond outC).
+ */
+static void conv_rows(const rows_src *s, long rows, const float *w, int ldw, int outC, float *out,
+                      const float *bias, int relu) {
+  int taps = s->FH * s->FW, inC = s->inC;
+  const float **ptrs = malloc(sizeof(float *) * 12 * taps);
+  float *outs[12];
+  for (int co = 0; co < outC; co += 4 * VL) {
+    int cols = outC - co < 4 * VL ? outC - co : 4 * VL;
+    int NV = (cols + VL - 1) / VL;
+    int R = NV == 4 ? 6 : NV == 3 ? 8 : 12;
+    fwd_fn big = NV == 4 ? fwd_6x4 : NV == 3 ? fwd_8x3 : NV == 2 ? fwd_12x2 : fwd_12x1;
+    fwd_fn one = NV == 4 ? fwd_1x4 : NV == 3 ? fwd_1x3 : NV == 2 ? fwd_1x2 : fwd_1x1;
+    const float *wc = w + co, *bc = bias ? bias + co : 0;
+    long r = 0;
+    for (; r + R <= rows; r += R) {
+      for (int i = 0; i < R; i++) outs[i] = out + row_sources(s, r + i, ptrs + i * taps) * outC + co;
+      big(ptrs, taps, inC, wc, ldw, outs, cols, bc, relu, s->zeros);
+    }
+    for (; r < rows; r++) {
+      outs[0] = out + row_sources(s, r, ptrs) * outC + co;
+      one(ptrs, taps, inC, wc, ldw, outs, cols, bc, relu, s->zeros);
+    }
+  }
+  free(ptrs);
+}
+
+static inline int round16(int c) { return (c + VL - 1) / VL * VL; }
+
+/*
+ * y = conv(x, w) (+ bias, ReLU when flags & 1). Offsets are float32 element
+ * offsets into `base` (the wasm heap); bias < 0: none.
+ */
+void har_conv_forward(float *base, int32_t x, int32_t w, int32_t y, int32_t bias,
+                      const int32_t *g, int32_t flags) {
+  int taps = g[G_FH] * g[G_FW], C = g[G_C], K = g[G_K];
+  long rows = (long)g[G_N] * g[G_OH] * g[G_OW];
+  if (rows == 0 || K == 0) return;
+  float *zeros = calloc(C > 0 ? C : 1, sizeof(float));
+  rows_src s = {base + x, g[G_H], g[G_W], C, g[G_OH], g[G_OW], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
+                g[G_DH], g[G_DW], g[G_PT], g[G_PL], 0, zeros};
+  int ldw = round16(K);
+  const float *wp = base + w;
+  float *packed = 0;
+  if (ldw != K) {
+    packed = calloc((size_t)taps * C * ldw, sizeof(float));
+    for (long i = 0; i < (long)taps * C; i++) memcpy(packed + i * ldw, wp + i * K, K * sizeof(float));
+    wp = packed;
+  }
+  conv_rows(&s, rows, wp, ldw, K, base + y, bias >= 0 ? base + bias : 0, flags & 1);
+  free(packed);
+  free(zeros);
+}
+
+/* dx[N, H, W, Cin] of y = conv(x, w) given dy[N, OH, OW, Cout]: a transposed conv with w's taps transposed. */
+void har_conv_backprop_input(float *base, int32_t dy, int32_t w, int32_t dx, const int32_t *g) {
+  int taps = g[G_FH] * g[G_FW], C = g[G_C], K = g[G_K];
+  long rows = (long)g[G_N] * g[G_H] * g[G_W];
+  if (rows == 0 || C == 0) return;
+  if (K == 0) {
+    memset(base + dx, 0, rows * C * sizeof(float));
+    return;
+  }
+  int ldw = round16(C);
+  float *packed = calloc((size_t)taps * K * ldw, sizeof(float));
+  const float *wp = base + w;
+  for (int t = 0; t < taps; t++)
+    for (int ci = 0; ci < C; ci++)
+      for (int co = 0; co < K; co++)
+        packed[((size_t)t * K + co) * ldw + ci] = wp[((size_t)t * C + ci) * K + co];
+  float *zeros = calloc(K, sizeof(float));
+  rows_src s = {base + dy, g[G_OH], g[G_OW], K, g[G_H], g[G_W], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
+                g[G_DH], g[G_DW], g[G_PT], g[G_PL], 1, zeros};
+  conv_rows(&s, rows, packed, ldw, C, base + dx, 0, 0);
+  free(zeros);
+  free(packed);
+}
+
+/*
+ * Filter-gradient micro-kernel: RC input channels x NV vectors of output
+ * channels, reduced over `nrows` rows. xp: per row, the source pointer of this
+ * tap (already offset to the first channel); d: dy rows (stride ldd, padded).
+ */
+#define DEFINE_BWF(RC, NV)                                                                   \
+  static void bwf_##RC##x##NV(const float *const *xp, int ptap, const float *zeros, int c0, \
+                              long nrows, const float *d, int ldd, float *dw, int lddw,      \
+                              int cols) {                                                    \
+    vf acc[RC][NV];                                                                          \
+    _Pragma("GCC unroll 16") for (int i = 0; i < RC; i++)                                     \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) acc[i][j] = (vf){0};            \
+    for (long r = 0; r < nrows; r++) {                                                       \
+      const float *p = xp[r * ptap];                                                         \
+      if (p == zeros) continue;                                                              \
+      p += c0;                                                                               \
+      vf dv[NV];                                                                             \
+      _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) dv[j] = vload(d + r * ldd + j * VL); \
+      _Pragma("GCC unroll 16") for (int i = 0; i < RC; i++) {                                 \
+        vf b = (vf){0} + p[i];                                                               \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) acc[i][j] += b * dv[j];         \
+      }                                                                                      \
+    }                                                                                        \
+    for (int i = 0; i < RC; i++) {                                                           \
+      float *o = dw + (size_t)i * lddw;                                                      \
+      for (int j = 0; j < NV; j++) {                                                         \
+        int n = cols - j * VL;                                                               \
+        if (n <= 0) break;                                                                   \
+        if (n >= VL) vstore(o + j * VL, vload(o + j * VL) + acc[i][j]);                      \
+        else for (int q = 0; q < n; q++) o[j * VL + q] += acc[i][j][q];                      \
+      }                                                                                      \
+    }                                                                                        \
+  }
+
+DEFINE_BWF(6, 4)
+DEFINE_BWF(4, 4)
+DEFINE_BWF(2, 4)
+DEFINE_BWF(1, 4)
+DEFINE_BWF(8, 3)
+DEFINE_BWF(4, 3)
+DEFINE_BWF(2, 3)
+DEFINE_BWF(1, 3)
+DEFINE_BWF(12, 2)
+DEFINE_BWF(8, 2)
+DEFINE_BWF(4, 2)
+DEFINE_BWF(2, 2)
+DEFINE_BWF(1, 2)
+DEFINE_BWF(12, 1)
+DEFINE_BWF(8, 1)
+DEFINE_BWF(4, 1)
+DEFINE_BWF(2, 1)
+DEFINE_BWF(1, 1)
+
+typedef void (*bwf_fn)(const float *const *, int, const float *, int, long, const float *, int,
+                       float *, int, int);
+
+/* Filter-gradient kernels by NV (1..4): channel-block sizes, largest first (0-terminated). */
+static const int BWF_RC[5][6] = {{0}, {12, 8, 4, 2, 1, 0}, {12, 8, 4, 2, 1, 0}, {8, 4, 2, 1, 0}, {6, 4, 2, 1, 0}};
+static bwf_fn bwf_kernel(int nv, int rc) {
+  switch (nv * 100 + rc) {
+    case 406: return bwf_6x4; case 404: return bwf_4x4; case 402: return bwf_2x4; case 401: return bwf_1x4;
+    case 308: return bwf_8x3; case 304: return bwf_4x3; case 302: return bwf_2x3; case 301: return bwf_1x3;
+    case 212: return bwf_12x2; case 208: return bwf_8x2; case 204: return bwf_4x2; case 202: return bwf_2x2;
+    case 201: return bwf_1x2;
+    case 112: return bwf_12x1; case 108: return bwf_8x1; case 104: return bwf_4x1; case 102: return bwf_2x1;
+    default: return bwf_1x1;
+  }
+}
+
+/* dw[FH, FW, Cin, Cout] of y = conv(x, w) given x and dy. */
+void har_conv_backprop_filter(float *base, int32_t x, int32_t dy, int32_t dw, const int32_t *g) {
+  int taps = g[G_FH] * g[G_FW], C = g[G_C], K = g[G_K];
+  long rows = (long)g[G_N] * g[G_OH] * g[G_OW];
+  float *out = base + dw;
+  memset(out, 0, (size_t)taps * C * K * sizeof(float));
+  if (rows == 0 || C == 0 || K == 0) return;
+  float *zeros = calloc(C, sizeof(float));
+  rows_src s = {base + x, g[G_H], g[G_W], C, g[G_OH], g[G_OW], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
+                g[G_DH], g[G_DW], g[G_PT], g[G_PL], 0, zeros};
+  int ldd = round16(K);
+  /* rows per chunk: the chunk's dy (ldd floats a row) stays in L1/L2 */
+  long chunk = 16384 / ldd;
+  if (chunk < 32) chunk = 32;
+  if (chunk > 512) chunk = 512;
+  const float **ptrs = malloc(sizeof(float *) * chunk * taps);
+  float *d = aligned_alloc(64, (size_t)chunk * ldd * sizeof(float));
+  const float *dyp = base + dy;
+  for (long r0 = 0; r0 < rows; r0 += chunk) {
+    long nr = rows - r0 < chunk ? rows - r0 : chunk;
+    for (long r = 0; r < nr; r++) {
+      row_sources(&s, r0 + r, ptrs + r * taps);
+      memcpy(d + r * ldd, dyp + (r0 + r) * K, K * sizeof(float));
+      if (ldd != K) memset(d + r * ldd + K, 0, (ldd - K) * sizeof(float));
+    }
+    for (int co = 0; co < K; co += 4 * VL) {
+      int cols = K - co < 4 * VL ? K - co : 4 * VL;
+      int NV = (cols + VL - 1) / VL;
+      for (int t = 0; t < taps; t++) {
+        for (int c0 = 0; c0 < C;) {
+          int k = 0;
+          while (c0 + BWF_RC[NV][k] > C) k++;
+          int rc = BWF_RC[NV][k];
+          bwf_kernel(NV, rc)(ptrs + t, taps, zeros, c0, nr, d + co, ldd,
+                             out + ((size_t)t * C + c0) * K + co, K, cols);
+          c0 += rc;
+        }
+      }
+    }
+  }
+  free(d);
+  free(ptrs);
+  free(zeros);
+}
+
+/* Version of this file's ABI (bump when a signature changes). */
+int32_t har_native_version(void) { return 1; }
