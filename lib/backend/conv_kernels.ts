@@ -10,10 +10,9 @@
  * Work is chunked over the batch so the scratch `cols` matrix stays under
  * {@link CONV_SCRATCH_FLOATS} floats.
  *
- * With our native kernels (native.ts) the convolutions whose reduction has
- * at least {@link NATIVE_MIN_CHANNELS} channels per filter tap run as direct
- * convolutions instead (no im2col matrix, no col2im scatter); narrower ones
- * (a first layer on 3 axes) keep im2col + GEMM, which is faster there.
+ * With our native kernels (native.ts) every non-pointwise convolution runs
+ * as a direct convolution instead (no im2col matrix, no col2im scatter);
+ * 1×1 convolutions stay a single GEMM.
  *
  * @module
  */
@@ -54,7 +53,7 @@ function convInfoOf(
  * Fewest channels summed per filter tap (Cin for the forward pass and the
  * filter gradient, Cout for the input gradient) for the native direct kernels.
  */
-export const NATIVE_MIN_CHANNELS = 8;
+export const NATIVE_MIN_CHANNELS = 1;
 
 /** The int32 geometry the native kernels take (see native.ts `ConvGeometry`). */
 export function nativeGeometry(c: ConvInfo): Int32Array {

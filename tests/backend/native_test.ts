@@ -55,7 +55,10 @@ Deno.test({
       [[2, 23, 16], [5, 16, 20], 2, "same", 1], // 2 vectors, partial
       [[3, 19, 12], [4, 12, 50], 1, "valid", 1], // 4 vectors, partial; even kernel
       [[2, 31, 8], [5, 8, 130], 2, "same", 1], // 64 + 64 + 2 columns
-      [[2, 17, 70], [5, 70, 3], 1, "same", 1], // 3 outputs (tail only)
+      [[2, 17, 70], [5, 70, 3], 1, "same", 1], // 3 outputs: narrow kernel, dx wide
+      [[2, 17, 5], [5, 5, 32], 2, "same", 1], // 5 inputs: dx narrow
+      [[2, 21, 3], [3, 3, 18], 1, "valid", 1], // 3 inputs, 18 outputs
+      [[3, 15, 40], [5, 40, 7], 1, "same", 1], // narrow 8, input-channel tail
     ];
     for (const [xs, ws, stride, pad, dil] of cases) {
       await check(

@@ -187,6 +187,92 @@ static void conv_rows(const rows_src *s, long rows, const float *w, int ldw, int
   free(ptrs);
 }
 
+/*
+ * Narrow-output kernel (outC <= 8): vectors run along the reduction
+ * (input channels) instead, with one accumulator per (row, output channel),
+ * summed horizontally at the end. wT: [taps][CO][inC] (CO >= outC, zero rows
+ * beyond outC).
+ */
+#define DEFINE_NARROW(R, CO)                                                                 \
+  static void narrow_##R##x##CO(const float *const *ptrs, int taps, int inC, const float *wT, \
+                                float *const *out, int outC, const float *bias, int relu,    \
+                                const float *zeros) {                                        \
+    vf acc[R][CO];                                                                           \
+    float tail[R][CO];                                                                       \
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                      \
+        _Pragma("GCC unroll 8") for (int j = 0; j < CO; j++) {                               \
+      acc[r][j] = (vf){0};                                                                   \
+      tail[r][j] = 0;                                                                        \
+    }                                                                                        \
+    int nv = inC / VL * VL;                                                                  \
+    for (int t = 0; t < taps; t++) {                                                         \
+      const float *p[R];                                                                     \
+      int live = 0;                                                                          \
+      _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                  \
+        p[r] = ptrs[r * taps + t];                                                           \
+        live |= p[r] != zeros;                                                               \
+      }                                                                                      \
+      if (!live) continue;                                                                   \
+      const float *wt = wT + (size_t)t * CO * inC;                                           \
+      for (int c = 0; c < nv; c += VL) {                                                     \
+        vf x[R];                                                                             \
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) x[r] = vload(p[r] + c);          \
+        _Pragma("GCC unroll 8") for (int j = 0; j < CO; j++) {                               \
+          vf wv = vload(wt + (size_t)j * inC + c);                                           \
+          _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) acc[r][j] += x[r] * wv;        \
+        }                                                                                    \
+      }                                                                                      \
+      for (int c = nv; c < inC; c++)                                                         \
+        for (int j = 0; j < CO; j++)                                                         \
+          for (int r = 0; r < R; r++) tail[r][j] += p[r][c] * wt[(size_t)j * inC + c];       \
+    }                                                                                        \
+    for (int r = 0; r < R; r++)                                                              \
+      for (int j = 0; j < outC; j++) {                                                       \
+        float v = tail[r][j];                                                                \
+        for (int i = 0; i < VL; i++) v += acc[r][j][i];                                      \
+        if (bias) v += bias[j];                                                              \
+        if (relu && v < 0) v = 0;                                                            \
+        out[r][j] = v;                                                                       \
+      }                                                                                      \
+  }
+
+DEFINE_NARROW(4, 2)
+DEFINE_NARROW(1, 2)
+DEFINE_NARROW(4, 4)
+DEFINE_NARROW(1, 4)
+DEFINE_NARROW(3, 8)
+DEFINE_NARROW(1, 8)
+
+typedef void (*narrow_fn)(const float *const *, int, int, const float *, float *const *, int,
+                          const float *, int, const float *);
+
+/* Largest output-channel count the narrow kernel takes. */
+#define NARROW_MAX 8
+
+/* Narrow driver: like conv_rows for outC <= NARROW_MAX, weights wT [taps][CO][inC]. */
+static void conv_rows_narrow(const rows_src *s, long rows, const float *wT, int CO, int outC,
+                             float *out, const float *bias, int relu) {
+  int taps = s->FH * s->FW;
+  int R = CO == 8 ? 3 : 4;
+  narrow_fn big = CO == 8 ? narrow_3x8 : CO == 4 ? narrow_4x4 : narrow_4x2;
+  narrow_fn one = CO == 8 ? narrow_1x8 : CO == 4 ? narrow_1x4 : narrow_1x2;
+  const float **ptrs = malloc(sizeof(float *) * 4 * taps);
+  float *outs[4];
+  long r = 0;
+  for (; r + R <= rows; r += R) {
+    for (int i = 0; i < R; i++) outs[i] = out + row_sources(s, r + i, ptrs + i * taps) * outC;
+    big(ptrs, taps, s->inC, wT, outs, outC, bias, relu, s->zeros);
+  }
+  for (; r < rows; r++) {
+    outs[0] = out + row_sources(s, r, ptrs) * outC;
+    one(ptrs, taps, s->inC, wT, outs, outC, bias, relu, s->zeros);
+  }
+  free(ptrs);
+}
+
+/* Narrow kernels' padded channel count for outC (<= NARROW_MAX). */
+static inline int narrow_co(int outC) { return outC <= 2 ? 2 : outC <= 4 ? 4 : 8; }
+
 static inline int round16(int c) { return (c + VL - 1) / VL * VL; }
 
 /*
@@ -201,6 +287,18 @@ void har_conv_forward(float *base, int32_t x, int32_t w, int32_t y, int32_t bias
   float *zeros = calloc(C > 0 ? C : 1, sizeof(float));
   rows_src s = {base + x, g[G_H], g[G_W], C, g[G_OH], g[G_OW], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
                 g[G_DH], g[G_DW], g[G_PT], g[G_PL], 0, zeros};
+  if (K <= NARROW_MAX && C >= VL) {
+    int CO = narrow_co(K);
+    float *wT = calloc((size_t)taps * CO * C, sizeof(float));
+    const float *src = base + w;
+    for (int t = 0; t < taps; t++)
+      for (int ci = 0; ci < C; ci++)
+        for (int co = 0; co < K; co++) wT[((size_t)t * CO + co) * C + ci] = src[((size_t)t * C + ci) * K + co];
+    conv_rows_narrow(&s, rows, wT, CO, K, base + y, bias >= 0 ? base + bias : 0, flags & 1);
+    free(wT);
+    free(zeros);
+    return;
+  }
   int ldw = round16(K);
   const float *wp = base + w;
   float *packed = 0;
@@ -223,16 +321,27 @@ void har_conv_backprop_input(float *base, int32_t dy, int32_t w, int32_t dx, con
     memset(base + dx, 0, rows * C * sizeof(float));
     return;
   }
+  float *zeros = calloc(K, sizeof(float));
+  rows_src s = {base + dy, g[G_OH], g[G_OW], K, g[G_H], g[G_W], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
+                g[G_DH], g[G_DW], g[G_PT], g[G_PL], 1, zeros};
+  const float *wp = base + w;
+  if (C <= NARROW_MAX && K >= VL) {
+    /* w [taps][C][K] is already [taps][outC][inC] of the transposed conv */
+    int CO = narrow_co(C);
+    float *wT = calloc((size_t)taps * CO * K, sizeof(float));
+    for (int t = 0; t < taps; t++)
+      memcpy(wT + (size_t)t * CO * K, wp + (size_t)t * C * K, (size_t)C * K * sizeof(float));
+    conv_rows_narrow(&s, rows, wT, CO, C, base + dx, 0, 0);
+    free(wT);
+    free(zeros);
+    return;
+  }
   int ldw = round16(C);
   float *packed = calloc((size_t)taps * K * ldw, sizeof(float));
-  const float *wp = base + w;
   for (int t = 0; t < taps; t++)
     for (int ci = 0; ci < C; ci++)
       for (int co = 0; co < K; co++)
         packed[((size_t)t * K + co) * ldw + ci] = wp[((size_t)t * C + ci) * K + co];
-  float *zeros = calloc(K, sizeof(float));
-  rows_src s = {base + dy, g[G_OH], g[G_OW], K, g[G_H], g[G_W], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
-                g[G_DH], g[G_DW], g[G_PT], g[G_PL], 1, zeros};
   conv_rows(&s, rows, packed, ldw, C, base + dx, 0, 0);
   free(zeros);
   free(packed);
