@@ -19,6 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ParallelModel } from "../lib/backend/parallel.ts";
+import { FastLSTM } from "../lib/models/lstm.ts";
 
 /** Names of the benchmark models. */
 export type BenchModelName = "transformer" | "resnet1d" | "multiresnet" | "lstm";
@@ -232,7 +233,8 @@ function multiResNet(seed: number): tf.LayersModel {
 
 function lstm(seed: number): tf.LayersModel {
   const inp = tf.input({ shape: [100, 3] });
-  const h = tf.layers.lstm({
+  // fused LSTM (lib/models/lstm.ts): same args, weights and math as tf.layers.lstm
+  const h = new FastLSTM({
     units: 128,
     kernelInitializer: tf.initializers.glorotUniform({ seed }),
     recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),

@@ -163,6 +163,17 @@ def bench(name, steps, warmup):
             "samplesPerSec": round(batch / ms * 1e3), "lossLast": last}
 
 
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            pairs = (line.split(":", 1) for line in f.read().split("\n\n")[0].splitlines() if ":" in line)
+            info = {k.strip(): v.strip() for k, v in pairs}
+        get = lambda k: info.get(k, "?")
+        return f"{get('model name')} (family {get('cpu family')}, model {get('model')})"
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
 def blas_in_use():
     try:
         with open("/proc/self/maps") as f:
@@ -183,7 +194,7 @@ def main():
     torch.set_num_threads(a.threads)
     rows = [bench(m, a.steps, a.warmup) for m in a.models.split(",")]
     info = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__,
-            "threads": a.threads, "cpu": platform.processor() or platform.machine(),
+            "threads": a.threads, "cpu": cpu_model(),
             "mkldnn": torch.backends.mkldnn.is_available(), "blas": blas_in_use(),
             "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")
                     if k in os.environ},

@@ -64,12 +64,89 @@ export function loadAverage(): number[] {
   }
 }
 
-/** PyTorch 1.13 training-step times on this 2-core machine (from issue 4), ms. */
+/**
+ * PyTorch 1.13 training-step times quoted by issue 4, ms (measured on another
+ * 2-core machine: AMD Zen 5, full-width AVX-512). Used only when no
+ * same-machine reference ({@link loadTorchReference}) exists.
+ */
 export const TORCH_REFERENCE_MS: Partial<Record<BenchModelName, number>> = {
   transformer: 113,
   resnet1d: 142,
   multiresnet: 85,
 };
+
+/** A same-machine PyTorch reference written by bench/torch_reference.py. */
+export interface TorchReference {
+  /** Where it was read from. */
+  file: string;
+  /** When it was measured (ISO date). */
+  date: string;
+  /** torch version. */
+  torch: string;
+  /** torch.set_num_threads. */
+  threads: number;
+  /** ms/step by model. */
+  msPerStep: Partial<Record<BenchModelName, number>>;
+}
+
+/**
+ * Read `bench/torch_results.json` (bench/torch_reference.py's output on this
+ * machine); null when absent. A malformed file is an error naming it.
+ */
+export function loadTorchReference(
+  file = new URL("./torch_results.json", import.meta.url),
+): TorchReference | null {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch {
+    return null;
+  }
+  const path = file instanceof URL ? file.pathname : file;
+  let j: {
+    date?: string;
+    torch?: string;
+    threads?: number;
+    results?: { model: string; msPerStep: number }[];
+  };
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(j.results)) throw new Error(`${path}: no 'results' array`);
+  const msPerStep: TorchReference["msPerStep"] = {};
+  for (const r of j.results) {
+    if (!BENCH_MODELS.includes(r.model as BenchModelName) || !(r.msPerStep > 0)) {
+      throw new Error(`${path}: bad row ${JSON.stringify(r)}`);
+    }
+    msPerStep[r.model as BenchModelName] = r.msPerStep;
+  }
+  return {
+    file: path,
+    date: j.date ?? "?",
+    torch: j.torch ?? "?",
+    threads: j.threads ?? 0,
+    msPerStep,
+  };
+}
+
+/** `model name` and family/model numbers from /proc/cpuinfo ("" when unreadable). */
+export function cpuModel(): string {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const get = (k: string) => info.match(new RegExp(`^${k}\\s*:\\s*(.*)$`, "m"))?.[1] ?? "?";
+    return `${get("model name")} (family ${get("cpu family")}, model ${get("model")})`;
+  } catch {
+    return "";
+  }
+}
+
+/** The PyTorch ms/step to compare with: same machine when measured, else the issue's. */
+export function torchMsFor(name: BenchModelName, ref = loadTorchReference()): number | undefined {
+  return ref?.msPerStep[name] ?? TORCH_REFERENCE_MS[name];
+}
+
 
 /** One benchmark row of `bench/results.json`. */
 export interface TrainBenchResult {
@@ -223,7 +300,7 @@ function makeRow(
   },
 ): TrainBenchResult {
   const ms = median(times);
-  const torchMs = TORCH_REFERENCE_MS[name];
+  const torchMs = torchMsFor(name);
   const row: TrainBenchResult = {
     model: name,
     backend,
@@ -373,10 +450,15 @@ export async function main(args: string[] = Deno.args): Promise<TrainBenchResult
   const opts = parseArgs(args);
   const rows = await runTrainBench(opts);
   if (opts.out) {
+    const ref = loadTorchReference();
     const doc = {
       date: new Date().toISOString(),
       cpus: navigator.hardwareConcurrency,
+      cpu: cpuModel(),
       tfjs: tf.version.tfjs,
+      torchReference: ref
+        ? { source: "same machine (bench/torch_reference.py)", ...ref, file: "bench/torch_results.json" }
+        : { source: "issue 4 (another machine)", msPerStep: TORCH_REFERENCE_MS },
       results: rows,
     };
     await Deno.writeTextFile(opts.out, JSON.stringify(doc, null, 2) + "\n");
