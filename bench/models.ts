@@ -19,6 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ParallelModel } from "../lib/backend/parallel.ts";
+import { batchNormalization } from "../lib/models/batchnorm.ts";
 import { FastLSTM } from "../lib/models/lstm.ts";
 
 /** Names of the benchmark models. */
@@ -171,7 +172,7 @@ function convBn1d(
     useBias: false,
     kernelInitializer: init(seed),
   }).apply(x) as tf.SymbolicTensor;
-  y = tf.layers.batchNormalization().apply(y) as tf.SymbolicTensor;
+  y = batchNormalization().apply(y) as tf.SymbolicTensor;
   return relu ? tf.layers.reLU().apply(y) as tf.SymbolicTensor : y;
 }
 
@@ -195,7 +196,7 @@ function resnet1d(seed: number): tf.LayersModel {
 
 function resBlock2d(x: tf.SymbolicTensor, filters: number, seed: number): tf.SymbolicTensor {
   const conv = (z: tf.SymbolicTensor, s: number) =>
-    tf.layers.batchNormalization().apply(
+    batchNormalization().apply(
       tf.layers.conv2d({
         filters,
         kernelSize: 3,

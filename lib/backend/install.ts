@@ -47,6 +47,8 @@ export interface InstalledKernels {
   kernels: string[];
   /** Whether our native kernels back the convolutions. */
   native: boolean;
+  /** The native kernels installed with them (null: none), for other kernels to use. */
+  nativeKernels: NativeKernels | null;
 }
 
 const originals = new Map<string, tf.KernelConfig | undefined>();
@@ -93,6 +95,7 @@ export function installWasmKernels(options: InstallWasmKernelsOptions = {}): Ins
     engine: gemm.engine,
     kernels: configs.map((c) => c.kernelName),
     native: !!options.native,
+    nativeKernels: options.native ?? null,
   };
   return installed;
 }

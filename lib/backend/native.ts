@@ -65,6 +65,43 @@ export interface NativeKernels {
   convBackpropInput(heap: Uint8Array, dy: number, w: number, dx: number, g: ConvGeometry): void;
   /** `dw` of `y = conv(x, w)` from `x` and `dy`. */
   convBackpropFilter(heap: Uint8Array, x: number, dy: number, dw: number, g: ConvGeometry): void;
+  /**
+   * Training-mode batch norm over the last axis of `x` viewed as rows × ch
+   * (har_norm.c): writes `y`, the batch `mean` and biased `variance` (ch
+   * each). `gamma`/`beta` < 0: scale 1 / offset 0. Returns 0, or -1 when
+   * scratch memory ran out (nothing written).
+   */
+  bnTrainForward(
+    heap: Uint8Array,
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    mean: number,
+    variance: number,
+    rows: number,
+    ch: number,
+    epsilon: number,
+  ): number;
+  /**
+   * Its gradient from `dy`, the saved batch `mean`/`variance` and `gamma`
+   * (< 0: scale 1): writes `dx` (rows × ch), `dgamma` and `dbeta` (ch each).
+   * Returns 0, or -1 when scratch memory ran out.
+   */
+  bnTrainBackward(
+    heap: Uint8Array,
+    x: number,
+    dy: number,
+    gamma: number,
+    mean: number,
+    variance: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    rows: number,
+    ch: number,
+    epsilon: number,
+  ): number;
 }
 
 /** What {@link loadNativeKernels} found. */
@@ -76,7 +113,7 @@ export interface NativeLoadResult {
 }
 
 /** C sources compiled into the library (relative to this module). */
-export const NATIVE_SOURCES = ["native/har_conv.c"] as const;
+export const NATIVE_SOURCES = ["native/har_conv.c", "native/har_norm.c"] as const;
 
 /** Compiler flags. */
 export const NATIVE_FLAGS = [
@@ -103,6 +140,27 @@ const SYMBOLS = {
   har_conv_backprop_filter: {
     parameters: ["buffer", "i32", "i32", "i32", "buffer"],
     result: "void",
+  },
+  har_bn_train_forward: {
+    parameters: ["buffer", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f64"],
+    result: "i32",
+  },
+  har_bn_train_backward: {
+    parameters: [
+      "buffer",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f64",
+    ],
+    result: "i32",
   },
 } as const;
 
@@ -224,6 +282,7 @@ function open(options: NativeKernelsOptions): NativeLoadResult {
     }
     Deno.renameSync(tmp, lib);
     built = true;
+    pruneOtherBuilds(dir, lib);
   }
   let dl: Deno.DynamicLibrary<typeof SYMBOLS>;
   try {
@@ -244,8 +303,39 @@ function open(options: NativeKernelsOptions): NativeLoadResult {
         s.har_conv_forward(heap, x, w, y, bias, g, flags),
       convBackpropInput: (heap, dy, w, dx, g) => s.har_conv_backprop_input(heap, dy, w, dx, g),
       convBackpropFilter: (heap, x, dy, dw, g) => s.har_conv_backprop_filter(heap, x, dy, dw, g),
+      bnTrainForward: (heap, x, gamma, beta, y, mean, variance, rows, ch, epsilon) =>
+        s.har_bn_train_forward(heap, x, gamma, beta, y, mean, variance, rows, ch, epsilon),
+      bnTrainBackward: (heap, x, dy, gamma, mean, variance, dx, dgamma, dbeta, rows, ch, epsilon) =>
+        s.har_bn_train_backward(
+          heap,
+          x,
+          dy,
+          gamma,
+          mean,
+          variance,
+          dx,
+          dgamma,
+          dbeta,
+          rows,
+          ch,
+          epsilon,
+        ),
     },
   };
+}
+
+/** Remove stale builds (other hashes) from the cache; best effort. */
+function pruneOtherBuilds(dir: string, keep: string): void {
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      const path = `${dir.replace(/\/$/, "")}/${e.name}`;
+      if (e.isFile && /^har_kernels-[0-9a-f]{16}\.(so|dylib)$/.test(e.name) && path !== keep) {
+        Deno.removeSync(path);
+      }
+    }
+  } catch {
+    // another process pruned first, or no permission: harmless
+  }
 }
 
 function exists(path: string): boolean {

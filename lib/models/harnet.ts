@@ -28,6 +28,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.ts";
 import { AntiAliasDownsample1D, CircularPad1D, downsampleLength } from "./layers.ts";
+import { batchNormalization } from "./batchnorm.ts";
 import { type HarnetHead, headOutputs, layerSeed } from "./heads.ts";
 
 /** One stage `conv → [ResBlock]^resBlocks → BN → ReLU → Downsample` (ssl-wearables' cfg tuple). */
@@ -200,7 +201,7 @@ function conv(
 }
 
 function bn(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
-  return tf.layers.batchNormalization({ name, axis: -1, epsilon: 1e-5, momentum: 0.9 }).apply(
+  return batchNormalization({ name, axis: -1, epsilon: 1e-5, momentum: 0.9 }).apply(
     x,
   ) as tf.SymbolicTensor;
 }

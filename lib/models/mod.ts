@@ -9,8 +9,10 @@
  * loadHarnetWeights(model, await loadTorchStateDict("mtl_best.mdl"));
  */
 export * from "./layers.ts";
+export * from "./batchnorm.ts";
 export * from "./heads.ts";
 export * from "./harnet.ts";
 export * from "./pytorch.ts";
 export * from "./weights.ts";
 export * from "./forest.ts";
+export * from "./lstm.ts";

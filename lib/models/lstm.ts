@@ -1,0 +1,792 @@
+/**
+ * A fused LSTM for training: {@link lstmSequence} runs a whole sequence as one
+ * op with its own gradient (`tf.customGrad`), and {@link FastLSTM} is a drop-in
+ * `tf.layers.lstm` built on it.
+ *
+ * tfjs-layers' LSTM runs every time step as a dozen small ops forward and
+ * again backward, so op and engine overhead dominate a training step. Here,
+ * on the `wasm` backend:
+ *
+ * - the forward time loop is one kernel over the wasm heap: per step one
+ *   matmul `[h_{t-1} | x_t | 1]·[R; W; b]` (`[batch, units + features + 1]` by
+ *   `[units + features + 1, 4·units]`: input projection and bias folded in)
+ *   through the backend's registered `BatchMatMul` (OpenBLAS when
+ *   lib/backend installed the BLAS path), then the gate arithmetic in plain JS
+ *   loops, keeping the activated gates, `c_t`, `tanh(c_t)` and each step's
+ *   matmul input for the backward pass;
+ * - back-propagation through time is a second kernel of the same form (per
+ *   step `dh_{t-1} = dz_t·Rᵀ`);
+ * - the weight gradients are one matmul over all steps at once,
+ *   `[dR; dW; db] = hxᵀ·dz`, and `dx = dz·Wᵀ`.
+ *
+ * Elsewhere (cpu, webgl, tensorflow) the same algorithm runs as tf ops. The
+ * math and gate order are tfjs-layers' (`i, f, c, o` blocks of the kernel
+ * columns): `z = x·W + h·R + b`, `i = σ(z_i)`, `f = σ(z_f)`, `g = tanh(z_c)`,
+ * `o = σ(z_o)`, `c' = f·c + i·g`, `h' = o·tanh(c')`, with σ the recurrent
+ * activation (`hardSigmoid`, tfjs-layers' default, or `sigmoid`).
+ *
+ * @example
+ * ```ts
+ * const x = tf.randomNormal([64, 100, 3]) as tf.Tensor3D;
+ * const h = lstmSequence(x, kernel, recurrentKernel, bias); // [64, units]
+ *
+ * const layer = new FastLSTM({ units: 128 }); // same args/config/weights as tf.layers.lstm
+ * const out = layer.apply(tf.input({ shape: [100, 3] }));
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type BackendWasm, heapF32, offsetOf } from "../backend/heap_gemm.ts";
+
+/** Gate (recurrent) activations {@link lstmSequence} supports. */
+export type LstmRecurrentActivation = "hardSigmoid" | "sigmoid";
+
+/** Implementations of {@link lstmSequence}. */
+export type LstmImpl = "auto" | "wasm" | "ops";
+
+/** Options of {@link lstmSequence}. */
+export interface LstmSequenceOptions {
+  /**
+   * Return `h` of every step, `[batch, time, units]`, instead of the last
+   * step's `[batch, units]`. Default false.
+   */
+  returnSequences?: boolean;
+  /** Gate activation. Default `"hardSigmoid"` (tfjs-layers' default). */
+  recurrentActivation?: LstmRecurrentActivation;
+  /** Cell activation; only `"tanh"` (the default) is supported. */
+  activation?: "tanh";
+  /**
+   * `"wasm"`: the heap kernels (the current backend must be `wasm`); `"ops"`:
+   * tf ops on any backend; `"auto"` (default): `"wasm"` when the backend is
+   * `wasm`, else `"ops"`.
+   */
+  impl?: LstmImpl;
+}
+
+const FORWARD = "HarLstmForward";
+const BACKWARD = "HarLstmBackward";
+
+/**
+ * The whole LSTM recurrence over a sequence with a fused gradient, from zero
+ * initial states.
+ *
+ * @param x inputs `[batch, time, features]` (float32).
+ * @param kernel input weights `[features, 4·units]`, gate blocks `i, f, c, o`.
+ * @param recurrentKernel recurrent weights `[units, 4·units]`.
+ * @param bias `[4·units]`, or null for no bias.
+ * @returns `h` of the last step `[batch, units]`, or of every step
+ *   `[batch, time, units]` with `returnSequences`.
+ *
+ * @example
+ * ```ts
+ * const y = lstmSequence(x, kernel, recurrentKernel, bias, { returnSequences: true });
+ * const [dx, dW] = tf.grads((x, w) => lstmSequence(x, w, r, b).sum())([x, kernel]);
+ * ```
+ */
+export function lstmSequence(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+  bias: tf.Tensor1D | null,
+  opts: LstmSequenceOptions = {},
+): tf.Tensor {
+  const returnSequences = opts.returnSequences ?? false;
+  const ra = opts.recurrentActivation ?? "hardSigmoid";
+  if (ra !== "hardSigmoid" && ra !== "sigmoid") {
+    throw new Error(
+      `lstmSequence: recurrentActivation '${ra}' is not supported (use 'hardSigmoid' or 'sigmoid')`,
+    );
+  }
+  if ((opts.activation ?? "tanh") !== "tanh") {
+    throw new Error(`lstmSequence: activation '${opts.activation}' is not supported (use 'tanh')`);
+  }
+  checkShapes(x, kernel, recurrentKernel, bias);
+  const impl = opts.impl ?? "auto";
+  const useWasm = impl === "wasm" || (impl === "auto" && tf.getBackend() === "wasm");
+  if (useWasm) {
+    if (tf.getBackend() !== "wasm") {
+      throw new Error(
+        `lstmSequence: impl 'wasm' needs the wasm backend (now '${tf.getBackend()}')`,
+      );
+    }
+    registerWasmLstmKernels();
+  }
+  const cfg: StepConfig = { returnSequences, hard: ra === "hardSigmoid", wasm: useWasm };
+  const inputs: tf.Tensor[] = bias
+    ? [x, kernel, recurrentKernel, bias]
+    : [x, kernel, recurrentKernel];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[inputs.length] as tf.GradSaveFunc;
+    const [xs, w, r] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
+    const b = bias ? args[3] as tf.Tensor1D : null;
+    let y: tf.Tensor;
+    if (cfg.wasm) {
+      const fwd = forwardWasm(xs, w, r, b, cfg);
+      y = fwd.y;
+      save([w, r, fwd.gates, fwd.cells, fwd.tanhCells, fwd.hx]);
+    } else {
+      const fwd = forwardOps(inputProjection(xs, w, b), r, cfg);
+      y = fwd.y;
+      save([xs, w, r, fwd.gates, fwd.cells, fwd.tanhCells, fwd.hPrev]);
+    }
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const g = cfg.wasm ? gradientsWasm(dy, saved, xs.shape[2], b !== null, cfg) : gradientsOps(
+          dy,
+          saved,
+          cfg,
+        );
+        return b ? [g.dx, g.dKernel, g.dRecurrent, g.dBias!] : [g.dx, g.dKernel, g.dRecurrent];
+      },
+    };
+  });
+  return op(...inputs);
+}
+
+/** Gradients of the op's inputs. */
+interface LstmGradients {
+  dx: tf.Tensor;
+  dKernel: tf.Tensor;
+  dRecurrent: tf.Tensor;
+  /** Null without a bias. */
+  dBias: tf.Tensor | null;
+}
+
+function checkShapes(
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  recurrentKernel: tf.Tensor,
+  bias: tf.Tensor | null,
+): void {
+  const name = "lstmSequence";
+  if (x.rank !== 3) {
+    throw new Error(`${name}: x must be [batch, time, features], got shape [${x.shape}]`);
+  }
+  const [, t, f] = x.shape;
+  if (t < 1) throw new Error(`${name}: x has no time steps (shape [${x.shape}])`);
+  if (kernel.rank !== 2 || kernel.shape[0] !== f || kernel.shape[1]! % 4 !== 0) {
+    throw new Error(
+      `${name}: kernel must be [features=${f}, 4·units], got shape [${kernel.shape}]`,
+    );
+  }
+  const g = kernel.shape[1]!, u = g / 4;
+  if (
+    recurrentKernel.rank !== 2 || recurrentKernel.shape[0] !== u || recurrentKernel.shape[1] !== g
+  ) {
+    throw new Error(
+      `${name}: recurrentKernel must be [units=${u}, ${g}], got shape [${recurrentKernel.shape}]`,
+    );
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== g)) {
+    throw new Error(`${name}: bias must be [${g}], got shape [${bias.shape}]`);
+  }
+  for (
+    const [n, v] of [["x", x], ["kernel", kernel], ["recurrentKernel", recurrentKernel], [
+      "bias",
+      bias,
+    ]] as const
+  ) {
+    if (v && v.dtype !== "float32") {
+      throw new Error(`${name}: ${n} must be float32, got ${v.dtype}`);
+    }
+  }
+}
+
+interface StepConfig {
+  returnSequences: boolean;
+  /** hardSigmoid (true) or sigmoid gates. */
+  hard: boolean;
+  /** Heap kernels on wasm (true) or tf ops. */
+  wasm: boolean;
+}
+
+/** What the forward pass keeps for the backward pass (all time-major). */
+interface ForwardResult {
+  /** The op's output. */
+  y: tf.Tensor;
+  /** Activated gates `i, f, g, o`, `[time, batch, 4·units]`. */
+  gates: tf.Tensor;
+  /** Cell states `c_t`, `[time, batch, units]`. */
+  cells: tf.Tensor;
+  /** `tanh(c_t)`, `[time, batch, units]`. */
+  tanhCells: tf.Tensor;
+  /** `h_{t-1}` (zeros at t = 0), `[time, batch, units]`. */
+  hPrev: tf.Tensor;
+}
+
+/** `x·W + b` for every step at once: `[batch, time, 4·units]`. */
+function inputProjection(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  bias: tf.Tensor1D | null,
+): tf.Tensor3D {
+  const [batch, time, features] = x.shape;
+  const g = kernel.shape[1];
+  const a = x.reshape([batch * time, features]) as tf.Tensor2D;
+  const xw = bias ? tf.fused.matMul({ a, b: kernel, bias }) : tf.matMul(a, kernel);
+  return xw.reshape([batch, time, g]);
+}
+
+/** `dx` (`[batch, time, features]`) from `dz` (`[time, batch, 4·units]`): `dz·Wᵀ`, back to batch-major. */
+function inputGradient(dz2: tf.Tensor2D, kernel: tf.Tensor2D, time: number, batch: number) {
+  return tf.matMul(dz2, kernel, false, true).reshape([time, batch, kernel.shape[0]]).transpose([
+    1,
+    0,
+    2,
+  ]);
+}
+
+// ---------------------------------------------------------------- tf ops path
+
+function gateAct(z: tf.Tensor, hard: boolean): tf.Tensor {
+  return hard ? tf.clipByValue(z.mul(0.2).add(0.5), 0, 1) : tf.sigmoid(z);
+}
+
+/** Derivative of the gate activation in terms of its output `a`. */
+function gateActGrad(a: tf.Tensor, hard: boolean): tf.Tensor {
+  return hard
+    ? tf.logicalAnd(a.greater(0), a.less(1)).toFloat().mul(0.2)
+    : a.mul(tf.scalar(1).sub(a));
+}
+
+function forwardOps(xw: tf.Tensor3D, r: tf.Tensor2D, cfg: StepConfig): ForwardResult {
+  const [batch, time, g] = xw.shape;
+  const units = g / 4;
+  const steps = tf.unstack(xw, 1);
+  let h: tf.Tensor = tf.zeros([batch, units]);
+  let c: tf.Tensor = tf.zeros([batch, units]);
+  const gates: tf.Tensor[] = [], cells: tf.Tensor[] = [], tanhCells: tf.Tensor[] = [];
+  const hPrev: tf.Tensor[] = [], hs: tf.Tensor[] = [];
+  for (let t = 0; t < time; t++) {
+    hPrev.push(h);
+    const z = t === 0 ? steps[t] : steps[t].add(tf.matMul(h as tf.Tensor2D, r));
+    const [zi, zf, zg, zo] = tf.split(z, 4, 1);
+    const i = gateAct(zi, cfg.hard), f = gateAct(zf, cfg.hard), o = gateAct(zo, cfg.hard);
+    const gg = tf.tanh(zg);
+    c = f.mul(c).add(i.mul(gg));
+    const tc = tf.tanh(c);
+    h = o.mul(tc);
+    gates.push(tf.concat([i, f, gg, o], 1));
+    cells.push(c);
+    tanhCells.push(tc);
+    hs.push(h);
+  }
+  return {
+    y: cfg.returnSequences ? tf.stack(hs, 1) : h,
+    gates: tf.stack(gates),
+    cells: tf.stack(cells),
+    tanhCells: tf.stack(tanhCells),
+    hPrev: tf.stack(hPrev),
+  };
+}
+
+function backwardOps(
+  dy: tf.Tensor,
+  gates: tf.Tensor,
+  cells: tf.Tensor,
+  tanhCells: tf.Tensor,
+  r: tf.Tensor2D,
+  cfg: StepConfig,
+): tf.Tensor {
+  const [time, batch, g] = gates.shape;
+  const units = g / 4;
+  const dys = cfg.returnSequences ? tf.unstack(dy, 1) : null;
+  const gs = tf.unstack(gates), cs = tf.unstack(cells), tcs = tf.unstack(tanhCells);
+  let dhNext: tf.Tensor | null = null;
+  let dcNext: tf.Tensor = tf.zeros([batch, units]);
+  const dzs: tf.Tensor[] = new Array(time);
+  for (let t = time - 1; t >= 0; t--) {
+    let dh: tf.Tensor | null = dys ? dys[t] : t === time - 1 ? dy : null;
+    if (dhNext) dh = dh ? dh.add(dhNext) : dhNext;
+    if (!dh) dh = tf.zeros([batch, units]);
+    const [i, f, gg, o] = tf.split(gs[t], 4, 1);
+    const tc = tcs[t];
+    const cPrev = t > 0 ? cs[t - 1] : tf.zeros([batch, units]);
+    const dc = dcNext.add(dh.mul(o).mul(tf.scalar(1).sub(tc.square())));
+    const dzi = dc.mul(gg).mul(gateActGrad(i, cfg.hard));
+    const dzf = dc.mul(cPrev).mul(gateActGrad(f, cfg.hard));
+    const dzg = dc.mul(i).mul(tf.scalar(1).sub(gg.square()));
+    const dzo = dh.mul(tc).mul(gateActGrad(o, cfg.hard));
+    dzs[t] = tf.concat([dzi, dzf, dzg, dzo], 1);
+    dcNext = dc.mul(f);
+    dhNext = t > 0 ? tf.matMul(dzs[t] as tf.Tensor2D, r, false, true) : null;
+  }
+  return tf.stack(dzs);
+}
+
+/** Gradients on the tf-ops path from the saved `[x, W, R, gates, cells, tanhCells, hPrev]`. */
+function gradientsOps(dy: tf.Tensor, saved: tf.Tensor[], cfg: StepConfig): LstmGradients {
+  const [x, kernel, r, gates, cells, tanhCells, hPrev] = saved;
+  const dz = backwardOps(dy, gates, cells, tanhCells, r as tf.Tensor2D, cfg);
+  const [time, batch, g] = dz.shape;
+  const [features, units] = [x.shape[2]!, g / 4];
+  const dz2 = dz.reshape([time * batch, g]) as tf.Tensor2D;
+  const xT = x.transpose([1, 0, 2]).reshape([time * batch, features]) as tf.Tensor2D;
+  return {
+    dx: inputGradient(dz2, kernel as tf.Tensor2D, time, batch),
+    dKernel: tf.matMul(xT, dz2, true, false),
+    dRecurrent: tf.matMul(hPrev.reshape([time * batch, units]) as tf.Tensor2D, dz2, true),
+    dBias: dz2.sum(0),
+  };
+}
+
+// ----------------------------------------------------------- wasm heap kernels
+
+type Info = tf.TensorInfo;
+
+/** What the wasm forward kernel returns (all but `y` kept for the backward pass). */
+interface WasmForward {
+  y: tf.Tensor;
+  /** Activated gates `i, f, g, o`, `[time, batch, 4·units]`. */
+  gates: tf.Tensor;
+  /** `c_t`, `[time, batch, units]`. */
+  cells: tf.Tensor;
+  /** `tanh(c_t)`, `[time, batch, units]`. */
+  tanhCells: tf.Tensor;
+  /** Each step's matmul input `[h_{t-1} | x_t | 1]`, `[time, batch, units + features (+1)]`. */
+  hx: tf.Tensor;
+}
+
+/**
+ * Forward on the heap. Each step is one matmul `[h_{t-1} | x_t | 1]·[R; W; b]`
+ * (input projection and bias folded into the recurrent matmul), then the gate
+ * arithmetic.
+ */
+function forwardWasm(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  r: tf.Tensor2D,
+  bias: tf.Tensor1D | null,
+  cfg: StepConfig,
+): WasmForward {
+  const g = kernel.shape[1];
+  const stacked = tf.concat(bias ? [r, kernel, bias.reshape([1, g])] : [r, kernel], 0);
+  const [y, gates, cells, tanhCells, hx] = tf.engine().runKernel(
+    FORWARD,
+    { x, weights: stacked },
+    { returnSequences: cfg.returnSequences, hardSigmoid: cfg.hard },
+  ) as tf.Tensor[];
+  return { y, gates, cells, tanhCells, hx };
+}
+
+/**
+ * Gradients on the heap path from the saved `[W, R, gates, cells, tanhCells,
+ * hx]`: BPTT in one kernel, then `[dR; dW; db] = hxᵀ·dz` as one matmul over
+ * all steps and `dx = dz·Wᵀ`.
+ */
+function gradientsWasm(
+  dy: tf.Tensor,
+  saved: tf.Tensor[],
+  features: number,
+  hasBias: boolean,
+  cfg: StepConfig,
+): LstmGradients {
+  const [kernel, r, gates, cells, tanhCells, hx] = saved;
+  const dz = backwardWasm(dy, gates, cells, tanhCells, r, cfg);
+  const [time, batch, g] = dz.shape;
+  const units = g / 4, k = hx.shape[2]!;
+  const dz2 = dz.reshape([time * batch, g]) as tf.Tensor2D;
+  const all = tf.matMul(hx.reshape([time * batch, k]) as tf.Tensor2D, dz2, true, false);
+  return {
+    dx: inputGradient(dz2, kernel as tf.Tensor2D, time, batch),
+    dRecurrent: all.slice([0, 0], [units, g]),
+    dKernel: all.slice([units, 0], [features, g]),
+    dBias: hasBias ? all.slice([units + features, 0], [1, g]).reshape([g]) : null,
+  };
+}
+
+function backwardWasm(
+  dy: tf.Tensor,
+  gates: tf.Tensor,
+  cells: tf.Tensor,
+  tanhCells: tf.Tensor,
+  r: tf.Tensor,
+  cfg: StepConfig,
+): tf.Tensor {
+  // R^T once, so every per-step matmul is a plain A·B
+  const recurrentKernelT = r.transpose();
+  return tf.engine().runKernel(
+    BACKWARD,
+    { dy, gates, cells, tanhCells, recurrentKernelT },
+    { returnSequences: cfg.returnSequences, hardSigmoid: cfg.hard },
+  ) as tf.Tensor;
+}
+
+/**
+ * tanh to 2.1e-8 relative error (float64), ~4x faster than `Math.tanh` in V8:
+ * `x·P(x²)/Q(x²)` with degree-4 polynomials fitted (Lawson-weighted least
+ * squares, relative error on [0, 9]) for this module; Q > 0 for all x, and
+ * |x| > 9 is clamped (tanh(9) = 1 − 3e-8, 1 in float32). NaN stays NaN.
+ */
+export function fastTanh(z: number): number {
+  const x = z < -9 ? -9 : z > 9 ? 9 : z;
+  const t = x * x;
+  const p = (((1.3355283036760997e-08 * t + 2.0609514120032224e-05) * t + 0.003495613078895269) *
+          t + 0.13381046038987907) * t + 0.9999999792249973;
+  const q = (((7.776808701831425e-07 * t + 0.0003285676640658128) * t + 0.025877075348606567) *
+          t + 0.4671436157967755) * t + 1;
+  return x * p / q;
+}
+
+/** Logistic sigmoid as `(1 + tanh(x/2)) / 2` with {@link fastTanh} (absolute error ≤ 1.1e-8). */
+export function fastSigmoid(x: number): number {
+  return 0.5 + 0.5 * fastTanh(0.5 * x);
+}
+
+/** `a·b` with the wasm backend's registered `BatchMatMul` (ours with BLAS, or the stock one). */
+function heapMatMul(backend: BackendWasm, a: Info, b: Info): Info {
+  const k = tf.getKernel("BatchMatMul", "wasm");
+  if (!k) throw new Error("lstmSequence: the wasm backend has no BatchMatMul kernel");
+  return k.kernelFunc({
+    inputs: { a, b },
+    backend: backend as unknown as tf.KernelBackend,
+    attrs: { transposeA: false, transposeB: false },
+  }) as Info;
+}
+
+/** A float32 view of the heap that follows heap growth. */
+class HeapView {
+  h: Float32Array;
+  constructor(private backend: BackendWasm) {
+    this.h = heapF32(backend);
+  }
+  /** Re-create the view when the heap grew (call after anything that may allocate). */
+  refresh(): Float32Array {
+    if (this.h.buffer !== this.backend.wasm.HEAPU8.buffer) this.h = heapF32(this.backend);
+    return this.h;
+  }
+}
+
+/** Sizes, flags and heap offsets (float32 elements) of one forward kernel call. */
+interface ForwardLayout {
+  batch: number;
+  time: number;
+  units: number;
+  hard: boolean;
+  seq: boolean;
+  y: number;
+  gates: number;
+  cells: number;
+  tanhCells: number;
+  /** The step's matmul input `[h | x_t | 1]`, `[batch, k]`; `h_t` is written to its first columns. */
+  hStep: number;
+  /** Row length of `hStep`: units + features (+ 1 with a bias). */
+  k: number;
+}
+
+/**
+ * The gate arithmetic of step `t` over the heap `h` (a separate function so
+ * V8 optimises it as a whole rather than on-stack-replacing the loop). `zr`
+ * is the offset of the step's pre-activations `z_t` (`[batch, 4·units]`).
+ */
+function forwardStep(h: Float32Array, L: ForwardLayout, t: number, zr: number): void {
+  const { batch, time, units, hard, seq, k } = L;
+  const g = 4 * units, bu = batch * units;
+  const u2 = 2 * units, u3 = 3 * units;
+  const writeY = seq || t === time - 1;
+  for (let b = 0; b < batch; b++) {
+    const zo = zr + b * g;
+    const go = L.gates + (t * batch + b) * g;
+    const so = (t * batch + b) * units; // state offset inside [time, batch, units]
+    const co = L.cells + so, tco = L.tanhCells + so;
+    const po = co - bu; // c_{t-1}
+    const ho = L.hStep + b * k;
+    const yo = seq ? L.y + (b * time + t) * units : L.y + b * units;
+    for (let u = 0; u < units; u++) {
+      const zi = h[zo + u], zf = h[zo + units + u];
+      const zg = h[zo + u2 + u], zz = h[zo + u3 + u];
+      let i = 0, f = 0, o = 0;
+      if (hard) {
+        i = zi * 0.2 + 0.5;
+        i = i < 0 ? 0 : i > 1 ? 1 : i;
+        f = zf * 0.2 + 0.5;
+        f = f < 0 ? 0 : f > 1 ? 1 : f;
+        o = zz * 0.2 + 0.5;
+        o = o < 0 ? 0 : o > 1 ? 1 : o;
+      } else {
+        i = fastSigmoid(zi);
+        f = fastSigmoid(zf);
+        o = fastSigmoid(zz);
+      }
+      const gg = fastTanh(zg);
+      const c = (t > 0 ? f * h[po + u] : 0) + i * gg;
+      const tc = fastTanh(c);
+      const hv = o * tc;
+      h[go + u] = i;
+      h[go + units + u] = f;
+      h[go + u2 + u] = gg;
+      h[go + u3 + u] = o;
+      h[co + u] = c;
+      h[tco + u] = tc;
+      h[ho + u] = hv;
+      if (writeY) h[yo + u] = hv;
+    }
+  }
+}
+
+function forwardKernel(
+  { inputs, backend, attrs }: {
+    inputs: tf.NamedTensorInfoMap;
+    backend: unknown;
+    attrs?: tf.NamedAttrMap;
+  },
+): Info[] {
+  const be = backend as BackendWasm;
+  const x = inputs.x!, weights = inputs.weights!;
+  const [batch, time, features] = x.shape;
+  const [k, g] = weights.shape;
+  const units = g / 4;
+  const hasBias = k === units + features + 1;
+  const seq = attrs!.returnSequences as boolean, hard = attrs!.hardSigmoid as boolean;
+  const y = be.makeOutput(seq ? [batch, time, units] : [batch, units], "float32");
+  const gates = be.makeOutput([time, batch, g], "float32");
+  const cells = be.makeOutput([time, batch, units], "float32");
+  const tanhCells = be.makeOutput([time, batch, units], "float32");
+  const hx = be.makeOutput([time, batch, k], "float32");
+  const hStep = be.makeOutput([batch, k], "float32");
+  const L: ForwardLayout = {
+    batch,
+    time,
+    units,
+    hard,
+    seq,
+    y: offsetOf(be, y.dataId),
+    gates: offsetOf(be, gates.dataId),
+    cells: offsetOf(be, cells.dataId),
+    tanhCells: offsetOf(be, tanhCells.dataId),
+    hStep: offsetOf(be, hStep.dataId),
+    k,
+  };
+  const xO = offsetOf(be, x.dataId), hxO = offsetOf(be, hx.dataId);
+  const bk = batch * k;
+  const view = new HeapView(be);
+  let h = view.refresh();
+  h.fill(0, L.hStep, L.hStep + bk); // h_{-1} = 0
+  for (let t = 0; t < time; t++) {
+    // [h_{t-1} | x_t | 1]: keep it for the weight gradients, then z_t = it · [R; W; b]
+    for (let b = 0; b < batch; b++) {
+      const src = xO + (b * time + t) * features, dst = L.hStep + b * k + units;
+      for (let f = 0; f < features; f++) h[dst + f] = h[src + f];
+      if (hasBias) h[dst + features] = 1;
+    }
+    h.copyWithin(hxO + t * bk, L.hStep, L.hStep + bk);
+    const z = heapMatMul(be, hStep, weights);
+    h = view.refresh();
+    forwardStep(h, L, t, offsetOf(be, z.dataId));
+    be.disposeData(z.dataId);
+  }
+  be.disposeData(hStep.dataId);
+  return [y, gates, cells, tanhCells, hx];
+}
+
+/** Sizes, flags and heap offsets (float32 elements) of one backward kernel call. */
+interface BackwardLayout {
+  batch: number;
+  time: number;
+  units: number;
+  hard: boolean;
+  seq: boolean;
+  dy: number;
+  gates: number;
+  cells: number;
+  tanhCells: number;
+  /** `dL/dz`, `[time, batch, 4·units]` (the kernel's output). */
+  dz: number;
+}
+
+/**
+ * Back-propagate step `t`: `dh = dy_t + dhNext` (`dhNext` at heap offset
+ * `dhn`, -1 for none), `dc` carried in `dcNext`; writes `dz_t`.
+ */
+function backwardStep(
+  h: Float32Array,
+  L: BackwardLayout,
+  t: number,
+  dhn: number,
+  dcNext: Float64Array,
+): void {
+  const { batch, time, units, hard, seq } = L;
+  const g = 4 * units, bu = batch * units;
+  const u2 = 2 * units, u3 = 3 * units;
+  const hasDy = seq || t === time - 1;
+  for (let b = 0; b < batch; b++) {
+    const go = L.gates + (t * batch + b) * g;
+    const dgo = L.dz + (t * batch + b) * g;
+    const so = (t * batch + b) * units;
+    const tco = L.tanhCells + so;
+    const po = L.cells + so - bu; // c_{t-1}
+    const dyo = seq ? L.dy + (b * time + t) * units : L.dy + b * units;
+    const dho = dhn + b * units;
+    const dco = b * units;
+    for (let u = 0; u < units; u++) {
+      let dh = hasDy ? h[dyo + u] : 0;
+      if (dhn >= 0) dh += h[dho + u];
+      const i = h[go + u], f = h[go + units + u];
+      const gg = h[go + u2 + u], o = h[go + u3 + u];
+      const tc = h[tco + u];
+      const cPrev = t > 0 ? h[po + u] : 0;
+      const dc = dcNext[dco + u] + dh * o * (1 - tc * tc);
+      let di = 0, df = 0, dO = 0;
+      if (hard) {
+        // d clip(0.2z + 0.5, 0, 1)/dz, from the clipped output
+        di = i > 0 && i < 1 ? 0.2 : 0;
+        df = f > 0 && f < 1 ? 0.2 : 0;
+        dO = o > 0 && o < 1 ? 0.2 : 0;
+      } else {
+        di = i * (1 - i);
+        df = f * (1 - f);
+        dO = o * (1 - o);
+      }
+      h[dgo + u] = dc * gg * di;
+      h[dgo + units + u] = dc * cPrev * df;
+      h[dgo + u2 + u] = dc * i * (1 - gg * gg);
+      h[dgo + u3 + u] = dh * tc * dO;
+      dcNext[dco + u] = dc * f;
+    }
+  }
+}
+
+function backwardKernel(
+  { inputs, backend, attrs }: {
+    inputs: tf.NamedTensorInfoMap;
+    backend: unknown;
+    attrs?: tf.NamedAttrMap;
+  },
+): Info {
+  const be = backend as BackendWasm;
+  const { dy, gates, cells, tanhCells, recurrentKernelT: rT } = inputs as Record<string, Info>;
+  const [time, batch, g] = gates.shape;
+  const units = g / 4;
+  const dz = be.makeOutput([time, batch, g], "float32");
+  const dzStep = be.makeOutput([batch, g], "float32");
+  const L: BackwardLayout = {
+    batch,
+    time,
+    units,
+    hard: attrs!.hardSigmoid as boolean,
+    seq: attrs!.returnSequences as boolean,
+    dy: offsetOf(be, dy.dataId),
+    gates: offsetOf(be, gates.dataId),
+    cells: offsetOf(be, cells.dataId),
+    tanhCells: offsetOf(be, tanhCells.dataId),
+    dz: offsetOf(be, dz.dataId),
+  };
+  const ds = offsetOf(be, dzStep.dataId);
+  const bg = batch * g;
+  const dcNext = new Float64Array(batch * units);
+  const view = new HeapView(be);
+  let dhNext: Info | null = null;
+  for (let t = time - 1; t >= 0; t--) {
+    const h = view.refresh();
+    backwardStep(h, L, t, dhNext ? offsetOf(be, dhNext.dataId) : -1, dcNext);
+    if (dhNext) be.disposeData(dhNext.dataId);
+    dhNext = null;
+    if (t > 0) {
+      // dh_{t-1} = dz_t · R^T
+      h.copyWithin(ds, L.dz + t * bg, L.dz + (t + 1) * bg);
+      dhNext = heapMatMul(be, dzStep, rT);
+    }
+  }
+  be.disposeData(dzStep.dataId);
+  return dz;
+}
+
+let kernelsRegistered = false;
+
+/** Register the two heap kernels for the wasm backend (idempotent). */
+function registerWasmLstmKernels(): void {
+  if (kernelsRegistered) return;
+  for (const [name, fn] of [[FORWARD, forwardKernel], [BACKWARD, backwardKernel]] as const) {
+    if (!tf.getKernel(name, "wasm")) {
+      tf.registerKernel({
+        kernelName: name,
+        backendName: "wasm",
+        kernelFunc: fn as unknown as tf.KernelFunc,
+      });
+    }
+  }
+  kernelsRegistered = true;
+}
+
+// ------------------------------------------------------------------ the layer
+
+/** The tfjs-layers LSTM cell fields {@link FastLSTM} reads. */
+interface LstmCellFields {
+  units: number;
+  activation: { getClassName(): string };
+  recurrentActivation: { getClassName(): string };
+  useBias: boolean;
+  dropout: number;
+  recurrentDropout: number;
+  kernel: { read(): tf.Tensor };
+  recurrentKernel: { read(): tf.Tensor };
+  bias: { read(): tf.Tensor } | null;
+}
+
+/** tfjs-layers' `LSTM` class (not exported by tfjs by name). */
+const LSTMBase = tf.layers.lstm({ units: 1 }).constructor as unknown as typeof tf.RNN;
+
+/**
+ * `tf.layers.lstm` with the fused {@link lstmSequence}: the same arguments,
+ * config fields, weights (`kernel [features, 4·units]`, `recurrent_kernel
+ * [units, 4·units]`, `bias [4·units]`, in that order) and results, so weights
+ * copy to and from a `tf.layers.lstm` with `getWeights`/`setWeights`, and a
+ * saved model loads back (class name `FastLSTM`, registered with
+ * `tf.serialization`).
+ *
+ * The fused path is taken for `activation: "tanh"`, `recurrentActivation`
+ * `"hardSigmoid"` (default) or `"sigmoid"`, no dropout, no mask, no initial
+ * state, `returnState`, `goBackwards` and `stateful` off; anything else runs
+ * tfjs-layers' own LSTM code.
+ *
+ * @example
+ * ```ts
+ * const inp = tf.input({ shape: [100, 3] });
+ * const h = new FastLSTM({ units: 128 }).apply(inp) as tf.SymbolicTensor; // [null, 128]
+ * ```
+ */
+export class FastLSTM extends LSTMBase {
+  /** @nocollapse */
+  static override className = "FastLSTM";
+
+  constructor(args: tf.LSTMLayerArgs) {
+    // tfjs-layers' LSTM builds its cell from the args
+    super(args as unknown as tf.RNNLayerArgs);
+  }
+
+  /** The {@link lstmSequence} options for this call, or null when it needs tfjs-layers' path. */
+  private fusedOptions(
+    inputs: tf.Tensor | tf.Tensor[],
+    kwargs: Record<string, unknown>,
+  ): LstmSequenceOptions | null {
+    const cell = this.cell as unknown as LstmCellFields;
+    const ra = cell.recurrentActivation.getClassName();
+    const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
+    if (
+      !x || x.rank !== 3 || x.dtype !== "float32" || x.shape[1]! < 1 ||
+      cell.activation.getClassName() !== "tanh" ||
+      (ra !== "hardSigmoid" && ra !== "sigmoid") ||
+      cell.dropout > 0 || cell.recurrentDropout > 0 ||
+      kwargs?.mask != null || kwargs?.initialState != null ||
+      this.returnState || this.goBackwards || this.stateful
+    ) return null;
+    return { returnSequences: this.returnSequences, recurrentActivation: ra };
+  }
+
+  // deno-lint-ignore no-explicit-any
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: any): tf.Tensor | tf.Tensor[] {
+    const opts = this.fusedOptions(inputs, kwargs ?? {});
+    if (!opts) return super.call(inputs, kwargs);
+    const cell = this.cell as unknown as LstmCellFields;
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+    return lstmSequence(
+      x,
+      cell.kernel.read() as tf.Tensor2D,
+      cell.recurrentKernel.read() as tf.Tensor2D,
+      cell.useBias && cell.bias ? cell.bias.read() as tf.Tensor1D : null,
+      opts,
+    );
+  }
+}
+tf.serialization.registerClass(FastLSTM);
