@@ -21,6 +21,7 @@ import { convKernels } from "./conv_kernels.ts";
 import { memoryKernels } from "./memory_kernels.ts";
 import { normKernels, registerFastBatchNormGradient } from "./norm_kernels.ts";
 import { registerMissingGradients } from "./gradients.ts";
+import { activationKernels, registerFastReluGradient } from "./activation_kernels.ts";
 import type { NativeKernels } from "./native.ts";
 
 /** Options for {@link installWasmKernels}. */
@@ -87,10 +88,12 @@ export function installWasmKernels(options: InstallWasmKernelsOptions = {}): Ins
     ...convKernels(gemm, stock, gemm.engine === "blas" || !!options.native, options.native ?? null),
     ...memoryKernels(stock, options.blas ?? null),
     ...normKernels(stock),
+    ...activationKernels(),
   ];
   for (const c of configs) register(c);
   registerMissingGradients();
   registerFastBatchNormGradient();
+  registerFastReluGradient();
   installed = {
     engine: gemm.engine,
     kernels: configs.map((c) => c.kernelName),

@@ -360,3 +360,21 @@ Deno.test("Identity and same-dtype Cast share the buffer without leaking", async
     assertEquals(after.numBytes, before.numBytes, `[${e}] bytes`);
   }
 });
+
+Deno.test("ReLU gradient: one fused kernel on wasm, equal to cpu (zeros and NaN as step gives)", async () => {
+  await check("relu", (x) => wsum(tf.relu(x).square()), [[3, 17, 5]]);
+  const x = tf.tensor1d([-1, 0, 2, NaN, 3]);
+  const dy = tf.tensor1d([1, 2, 3, 4, 5]);
+  await useEngine("cpu");
+  const ref = tf.grad((v: tf.Tensor) => tf.relu(v).mul(dy).sum())(x).dataSync();
+  for (const e of engines()) {
+    await useEngine(e);
+    const prof = await tf.profile(() => tf.grad((v: tf.Tensor) => tf.relu(v).mul(dy).sum())(x));
+    const names = prof.kernels.map((k) => k.name);
+    assert(names.includes("HarReluGrad"), `[${e}] kernels ${names}`);
+    assert(!names.includes("Step"), `[${e}] still runs Step`);
+    const got = tf.grad((v: tf.Tensor) => tf.relu(v).mul(dy).sum())(x).dataSync();
+    assertEquals(Array.from(got), Array.from(ref), `[${e}]`);
+  }
+  await tf.setBackend("cpu");
+});
