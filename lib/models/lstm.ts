@@ -724,8 +724,13 @@ interface LstmCellFields {
   bias: { read(): tf.Tensor } | null;
 }
 
-/** tfjs-layers' `LSTM` class (not exported by tfjs by name). */
-const LSTMBase = tf.layers.lstm({ units: 1 }).constructor as unknown as typeof tf.RNN;
+/**
+ * tfjs-layers' `LSTM` class (tfjs does not export it by name), from the
+ * serialization registry: constructing a throw-away `tf.layers.lstm` instead
+ * would shift the auto-generated names of the user's later LSTM layers.
+ */
+const LSTMBase = (tf.serialization.SerializationMap.getMap().classNameMap["LSTM"]?.[0] ??
+  tf.layers.lstm({ units: 1 }).constructor) as unknown as typeof tf.RNN;
 
 /**
  * `tf.layers.lstm` with the fused {@link lstmSequence}: the same arguments,
