@@ -17,19 +17,32 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "./heap_gemm.ts";
 import { heapF32, offsetOf } from "./heap_gemm.ts";
+import type { NativeKernels } from "./native.ts";
 
 type Info = tf.TensorInfo;
 
 /** Name of our fused ReLU gradient kernel. */
 export const RELU_GRAD = "HarReluGrad";
 
-/** `dx` of ReLU from `dy` and the ReLU's input `x` on the heap. */
-export function heapReluGrad(backend: BackendWasm, dy: Info, x: Info): Info {
+/**
+ * `dx` of ReLU from `dy` and the ReLU's input `x` on the heap: a vectorised
+ * C loop when `native` is given, else JS.
+ */
+export function heapReluGrad(
+  backend: BackendWasm,
+  dy: Info,
+  x: Info,
+  native: NativeKernels | null = null,
+): Info {
   const out = backend.makeOutput(x.shape, "float32");
   const n = tf.util.sizeFromShape(x.shape);
-  const h = heapF32(backend);
   const xo = offsetOf(backend, x.dataId), go = offsetOf(backend, dy.dataId);
   const oo = offsetOf(backend, out.dataId);
+  if (native) {
+    native.reluGrad(backend.wasm.HEAPU8, go, xo, oo, n);
+    return out;
+  }
+  const h = heapF32(backend);
   for (let i = 0; i < n; i++) {
     const v = h[xo + i];
     h[oo + i] = v > 0 ? h[go + i] : v === v ? 0 : NaN;
@@ -37,14 +50,14 @@ export function heapReluGrad(backend: BackendWasm, dy: Info, x: Info): Info {
   return out;
 }
 
-/** The kernel config for the wasm backend. */
-export function activationKernels(): tf.KernelConfig[] {
+/** The kernel config for the wasm backend (`native`: use our C loop). */
+export function activationKernels(native: NativeKernels | null = null): tf.KernelConfig[] {
   return [{
     kernelName: RELU_GRAD,
     backendName: "wasm",
     kernelFunc: ({ inputs, backend }) => {
       const { dy, x } = inputs as Record<string, Info>;
-      return heapReluGrad(backend as unknown as BackendWasm, dy, x);
+      return heapReluGrad(backend as unknown as BackendWasm, dy, x, native);
     },
   }];
 }

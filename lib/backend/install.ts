@@ -88,7 +88,7 @@ export function installWasmKernels(options: InstallWasmKernelsOptions = {}): Ins
     ...convKernels(gemm, stock, gemm.engine === "blas" || !!options.native, options.native ?? null),
     ...memoryKernels(stock, options.blas ?? null),
     ...normKernels(stock),
-    ...activationKernels(),
+    ...activationKernels(options.native ?? null),
   ];
   for (const c of configs) register(c);
   registerMissingGradients();

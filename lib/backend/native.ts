@@ -65,6 +65,8 @@ export interface NativeKernels {
   convBackpropInput(heap: Uint8Array, dy: number, w: number, dx: number, g: ConvGeometry): void;
   /** `dw` of `y = conv(x, w)` from `x` and `dy`. */
   convBackpropFilter(heap: Uint8Array, x: number, dy: number, dw: number, g: ConvGeometry): void;
+  /** ReLU gradient `dx = x > 0 ? dy : 0` (NaN where x is NaN) over `n` values. */
+  reluGrad(heap: Uint8Array, dy: number, x: number, dx: number, n: number): void;
   /**
    * Training-mode batch norm over the last axis of `x` viewed as rows × ch
    * (har_norm.c): writes `y`, the batch `mean` and biased `variance` (ch
@@ -113,7 +115,11 @@ export interface NativeLoadResult {
 }
 
 /** C sources compiled into the library (relative to this module). */
-export const NATIVE_SOURCES = ["native/har_conv.c", "native/har_norm.c"] as const;
+export const NATIVE_SOURCES = [
+  "native/har_conv.c",
+  "native/har_norm.c",
+  "native/har_act.c",
+] as const;
 
 /** Compiler flags. */
 export const NATIVE_FLAGS = [
@@ -141,6 +147,7 @@ const SYMBOLS = {
     parameters: ["buffer", "i32", "i32", "i32", "buffer"],
     result: "void",
   },
+  har_relu_grad: { parameters: ["buffer", "i32", "i32", "i32", "i32"], result: "void" },
   har_bn_train_forward: {
     parameters: ["buffer", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f64"],
     result: "i32",
@@ -303,6 +310,7 @@ function open(options: NativeKernelsOptions): NativeLoadResult {
         s.har_conv_forward(heap, x, w, y, bias, g, flags),
       convBackpropInput: (heap, dy, w, dx, g) => s.har_conv_backprop_input(heap, dy, w, dx, g),
       convBackpropFilter: (heap, x, dy, dw, g) => s.har_conv_backprop_filter(heap, x, dy, dw, g),
+      reluGrad: (heap, dy, x, dx, n) => s.har_relu_grad(heap, dy, x, dx, n),
       bnTrainForward: (heap, x, gamma, beta, y, mean, variance, rows, ch, epsilon) =>
         s.har_bn_train_forward(heap, x, gamma, beta, y, mean, variance, rows, ch, epsilon),
       bnTrainBackward: (heap, x, dy, gamma, mean, variance, dx, dgamma, dbeta, rows, ch, epsilon) =>
