@@ -147,7 +147,6 @@ export function torchMsFor(name: BenchModelName, ref = loadTorchReference()): nu
   return ref?.msPerStep[name] ?? TORCH_REFERENCE_MS[name];
 }
 
-
 /** One benchmark row of `bench/results.json`. */
 export interface TrainBenchResult {
   model: BenchModelName;
@@ -457,7 +456,11 @@ export async function main(args: string[] = Deno.args): Promise<TrainBenchResult
       cpu: cpuModel(),
       tfjs: tf.version.tfjs,
       torchReference: ref
-        ? { source: "same machine (bench/torch_reference.py)", ...ref, file: "bench/torch_results.json" }
+        ? {
+          source: "same machine (bench/torch_reference.py)",
+          ...ref,
+          file: "bench/torch_results.json",
+        }
         : { source: "issue 4 (another machine)", msPerStep: TORCH_REFERENCE_MS },
       results: rows,
     };

@@ -1,6 +1,7 @@
 /**
  * lib/backend: fast CPU training for TensorFlow.js — backend selection, wasm
- * training kernels, OpenBLAS through Deno FFI.
+ * training kernels, OpenBLAS through Deno FFI, our native C kernels
+ * (compiled on the machine), data-parallel training on Web Workers.
  * @module
  */
 export * from "./select.ts";
@@ -8,6 +9,8 @@ export * from "./blas.ts";
 export * from "./heap_gemm.ts";
 export * from "./install.ts";
 export * from "./gradients.ts";
+export * from "./native.ts";
+export * from "./activation_kernels.ts";
 export { applyBiasActivation, callWasmKernel, heapBatchMatMul } from "./matmul_kernels.ts";
 export {
   col2im,
@@ -16,6 +19,8 @@ export {
   heapConv2DBackpropFilter,
   heapConv2DBackpropInput,
   im2col,
+  NATIVE_MIN_CHANNELS,
+  nativeGeometry,
 } from "./conv_kernels.ts";
 export {
   BATCH_NORM_GRAD,
@@ -27,12 +32,18 @@ export {
 export {
   DataParallelTrainer,
   type DataParallelTrainerArgs,
+  FlatOptimizer,
+  type FlatOptimizerState,
   type HostTensor,
   type ModelFactorySpec,
   ModelReplica,
   type ParallelModel,
   type ParallelOptimizerSpec,
+  type ParallelStepOptions,
   type ParallelStepResult,
+  partitionVariables,
   type ReplicaWeights,
   shardSizes,
+  type StepContext,
+  weightedAverage,
 } from "./parallel.ts";

@@ -12,13 +12,16 @@
  * One step:
  * 1. the main thread splits the batch along axis 0 into N shards;
  * 2. each worker computes its shard's mean loss and the gradients
- *    (`tf.variableGrads`) and sends them back as one transferable
- *    Float32Array;
- * 3. the main thread averages them weighted by shard size — exactly the
- *    gradient of the full-batch mean loss, up to float rounding — and sends
- *    the average back (an all-reduce through the main thread);
- * 4. every worker applies the same optimizer step to the same weights, so the
- *    replicas stay identical (same code, same inputs, deterministic kernels).
+ *    (`tf.variableGrads`) and writes them into its slot of a
+ *    SharedArrayBuffer (no copies through messages);
+ * 3. each worker averages the N slots weighted by shard size (or by the
+ *    shards' total sample weight) — exactly the gradient of the full-batch
+ *    mean loss, up to float rounding — for its own share of the variables,
+ *    and updates that share of the weights, kept in shared memory, with a
+ *    fused optimizer ({@link FlatOptimizer}: plain loops over Float32Arrays,
+ *    no tensors); the update is thus split across the cores;
+ * 4. once every worker is done, each copies the shared weights into its
+ *    model (one `assign` per variable), so the replicas stay identical.
  *
  * The weights are broadcast from worker 0 when the trainer starts, so
  * replicas start identical even when the factory is not seeded.
@@ -82,9 +85,17 @@ export interface ParallelModel {
    * `tf.variableGrads`; `inputs` and `targets` are the shard's tensors in the
    * order given to {@link DataParallelTrainer.step}.
    */
-  loss(inputs: tf.Tensor[], targets: tf.Tensor[]): tf.Scalar;
+  loss(inputs: tf.Tensor[], targets: tf.Tensor[], context?: StepContext): tf.Scalar;
   /** Free the model's variables and any other tensors (optional). */
   dispose?(): void;
+}
+
+/** What a replica's loss is told about the step (e.g. to seed dropout). */
+export interface StepContext {
+  /** The seed given to {@link DataParallelTrainer.step} (undefined when none was given). */
+  seed?: number;
+  /** Index of the replica's worker (0 in local mode). */
+  worker: number;
 }
 
 /** Where a worker finds the model: `(await import(module))[export](args)`. */
@@ -97,10 +108,16 @@ export interface ModelFactorySpec {
   args?: unknown;
 }
 
-/** A tfjs optimizer, described so that each worker can create an identical one. */
+/**
+ * An optimizer, described so that each worker can create an identical one.
+ * Every kind runs as a fused loop over flat Float32Arrays
+ * ({@link FlatOptimizer}). `adam`, `sgd` and `momentum` follow tfjs
+ * (`tf.train.adam` / `sgd` / `momentum`); the `torch-*` kinds follow PyTorch
+ * (`torch.optim.Adam` / `AdamW` / `SGD`, as lib/train/optimisers.ts).
+ */
 export type ParallelOptimizerSpec =
   | {
-    /** Adam (tf.train.adam). */
+    /** Adam with tfjs's update (tf.train.adam: eps added to the bias-corrected sqrt). */
     kind: "adam";
     /** Step size. */
     learningRate: number;
@@ -118,7 +135,7 @@ export type ParallelOptimizerSpec =
     learningRate: number;
   }
   | {
-    /** SGD with momentum (tf.train.momentum). */
+    /** SGD with momentum (tf.train.momentum: the accumulator starts at zero). */
     kind: "momentum";
     /** Step size. */
     learningRate: number;
@@ -126,7 +143,347 @@ export type ParallelOptimizerSpec =
     momentum: number;
     /** Nesterov momentum. Default false. */
     useNesterov?: boolean;
+  }
+  | {
+    /**
+     * PyTorch Adam (`torch-adam`, L2 weight decay added to the gradient) or
+     * AdamW (`torch-adamw`, decoupled decay `p -= lr·wd·p`); per-variable step
+     * counts for the bias correction, eps added after `sqrt(v) / sqrt(bc2)`.
+     */
+    kind: "torch-adam" | "torch-adamw";
+    /** Step size. */
+    learningRate: number;
+    /** First-moment decay. Default 0.9. */
+    beta1?: number;
+    /** Second-moment decay. Default 0.999. */
+    beta2?: number;
+    /** Denominator epsilon. Default 1e-8. */
+    eps?: number;
+    /** Weight decay. Default 0 (torch-adam), 0.01 (torch-adamw). */
+    weightDecay?: number;
+  }
+  | {
+    /** PyTorch SGD: momentum buffer = gradient on the first step, dampening, Nesterov. */
+    kind: "torch-sgd";
+    /** Step size. */
+    learningRate: number;
+    /** Momentum factor. Default 0 (plain SGD). */
+    momentum?: number;
+    /** Dampening of the momentum. Default 0. */
+    dampening?: number;
+    /** L2 weight decay added to the gradient. Default 0. */
+    weightDecay?: number;
+    /** Nesterov momentum. Default false. */
+    nesterov?: boolean;
   };
+
+/**
+ * The state of a {@link FlatOptimizer}: per-variable step counts and the
+ * slot buffers laid out like the flat parameters (a variable's slice of a
+ * slot is meaningful once its step count is > 0).
+ */
+export interface FlatOptimizerState {
+  /** The spec's kind. */
+  kind: ParallelOptimizerSpec["kind"];
+  /** Current learning rate. */
+  learningRate: number;
+  /** Optimizer steps taken per variable (torch kinds), or by the optimizer (tfjs kinds: all equal). */
+  steps: number[];
+  /** Slot buffers by name (`m`, `v`, `momentum`), each as long as the flat parameters. */
+  slots: Record<string, Float32Array>;
+  /** Scalar state (tfjs adam: `accBeta1`, `accBeta2`). */
+  scalars: Record<string, number>;
+}
+
+const f32 = Math.fround;
+
+// The update loops: small monomorphic functions over one variable's range
+// [from, to) so that V8 optimises each one (a shared switch inside the loop
+// was 2x slower). Values are computed in float64 and rounded once when stored.
+
+function sgdLoop(p: Float32Array, g: Float32Array, from: number, to: number, lr: number): void {
+  for (let j = from; j < to; j++) p[j] -= lr * g[j];
+}
+
+/**
+ * Momentum: `buf = mu·buf + (1 - dampening)·g` (`buf = g` on the first step
+ * when `first`), then `p -= lr·(nesterov ? g + mu·buf : buf)`; `l2` adds
+ * `l2·p` to the gradient first.
+ */
+function momentumLoop(
+  p: Float32Array,
+  g: Float32Array,
+  buf: Float32Array,
+  from: number,
+  to: number,
+  lr: number,
+  mu: number,
+  o: { nesterov: boolean; dampening: number; first: boolean; l2?: number },
+): void {
+  const l2 = o.l2 ?? 0, keepG = 1 - o.dampening, first = o.first, nesterov = o.nesterov;
+  for (let j = from; j < to; j++) {
+    const gj = l2 !== 0 ? f32(g[j] + l2 * p[j]) : g[j];
+    const b = first ? gj : f32(mu * buf[j] + keepG * gj);
+    buf[j] = b;
+    p[j] -= lr * (nesterov ? f32(gj + mu * b) : b);
+  }
+}
+
+/** Adam constants: both tfjs's and PyTorch's forms are `p·keep - stepSize·m / (sqrt(v·invBc2)/sqrtBc2 + eps)`. */
+interface AdamConstants {
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  /** lr / (1 - beta1^t). */
+  stepSize: number;
+  /** tfjs: 1 / (1 - beta2^t) inside the sqrt; PyTorch: 1. */
+  invBc2: number;
+  /** PyTorch: sqrt(1 - beta2^t) dividing the sqrt; tfjs: 1. */
+  sqrtBc2: number;
+  eps: number;
+  /** Decoupled weight decay factor 1 - lr·wd (AdamW), else 1. */
+  keep: number;
+  /** L2 weight decay added to the gradient (Adam weight_decay), else 0. */
+  l2: number;
+}
+
+function adamLoop(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  from: number,
+  to: number,
+  c: AdamConstants,
+): void {
+  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, invBc2, sqrtBc2, eps, keep, l2 } =
+    c;
+  const invSqrtBc2 = 1 / sqrtBc2;
+  for (let j = from; j < to; j++) {
+    const pj = p[j];
+    const gj = l2 !== 0 ? f32(g[j] + l2 * pj) : g[j];
+    const mj = beta1 * m[j] + oneMinusBeta1 * gj;
+    const vj = beta2 * v[j] + oneMinusBeta2 * (gj * gj);
+    m[j] = mj;
+    v[j] = vj;
+    p[j] = pj * keep - (stepSize * m[j]) / (Math.sqrt(invBc2 * v[j]) * invSqrtBc2 + eps);
+  }
+}
+
+/** The slot names each kind keeps. */
+function slotNames(spec: ParallelOptimizerSpec): string[] {
+  switch (spec.kind) {
+    case "adam":
+    case "torch-adam":
+    case "torch-adamw":
+      return ["m", "v"];
+    case "momentum":
+      return ["momentum"];
+    case "torch-sgd":
+      return (spec.momentum ?? 0) !== 0 ? ["momentum"] : [];
+    default:
+      return [];
+  }
+}
+
+/**
+ * A fused optimizer over flat Float32Arrays: one pass over all parameters per
+ * step, moments kept as Float32Arrays (no tensors, no kernels). Reproduces
+ * tf.train.adam/sgd/momentum and the PyTorch-semantics optimisers of
+ * lib/train/optimisers.ts to float32 rounding (each element is computed in
+ * float64 and rounded once when stored).
+ *
+ * @example
+ * ```ts
+ * const opt = new FlatOptimizer({ kind: "adam", learningRate: 1e-3 }, [6, 3]); // two variables
+ * const params = new Float32Array(9), grads = new Float32Array(9).fill(0.5);
+ * opt.step(params, grads); // params -= 1e-3 · m̂ / (sqrt(v̂) + 1e-7)
+ * ```
+ */
+export class FlatOptimizer {
+  /** Learning rate of the next step. */
+  learningRate: number;
+  private readonly offsets: number[];
+  private readonly total: number;
+  private steps: number[];
+  private slots: Record<string, Float32Array>;
+  private accBeta1 = 1;
+  private accBeta2 = 1;
+
+  /**
+   * @param spec the optimizer and its hyperparameters
+   * @param sizes number of scalars of each variable, in parameter order
+   */
+  constructor(readonly spec: ParallelOptimizerSpec, readonly sizes: number[]) {
+    const kinds = ["adam", "sgd", "momentum", "torch-adam", "torch-adamw", "torch-sgd"];
+    if (!kinds.includes(spec?.kind)) {
+      throw new Error(
+        `parallel: optimizer.kind '${spec?.kind}' is not supported (${kinds.join(", ")})`,
+      );
+    }
+    if (!(spec.learningRate >= 0)) {
+      throw new RangeError(
+        `parallel: optimizer.learningRate must be >= 0, got ${spec.learningRate}`,
+      );
+    }
+    if (spec.kind === "torch-sgd" && spec.nesterov && (!spec.momentum || spec.dampening)) {
+      throw new RangeError("parallel: torch-sgd nesterov needs momentum > 0 and dampening 0");
+    }
+    this.learningRate = spec.learningRate;
+    this.offsets = [];
+    let off = 0;
+    for (const n of sizes) {
+      this.offsets.push(off);
+      off += n;
+    }
+    this.total = off;
+    this.steps = sizes.map(() => 0);
+    this.slots = Object.fromEntries(slotNames(spec).map((k) => [k, new Float32Array(off)]));
+    if (spec.kind === "adam") {
+      this.accBeta1 = f32(spec.beta1 ?? 0.9);
+      this.accBeta2 = f32(spec.beta2 ?? 0.999);
+    }
+  }
+
+  /**
+   * One step: update `params` in place with `grads` (both as long as the sum
+   * of `sizes`). Variables whose `active` entry is false are left alone
+   * (frozen: no update, no step count, moments kept). With `vars`, only the
+   * variables `[vars[0], vars[1])` are updated (a shard of the update; the
+   * tfjs-adam step count still advances once).
+   */
+  step(
+    params: Float32Array,
+    grads: Float32Array,
+    active?: ArrayLike<boolean>,
+    vars: [number, number] = [0, this.sizes.length],
+  ): void {
+    if (params.length !== this.total || grads.length !== this.total) {
+      throw new RangeError(
+        `parallel: optimizer step with ${params.length} parameters and ${grads.length} ` +
+          `gradients, the model has ${this.total}`,
+      );
+    }
+    const s = this.spec, lr = this.learningRate;
+    for (let k = vars[0]; k < vars[1]; k++) {
+      if (active && !active[k]) continue;
+      const from = this.offsets[k], to = from + this.sizes[k];
+      const t = ++this.steps[k];
+      switch (s.kind) {
+        case "sgd":
+          sgdLoop(params, grads, from, to, lr);
+          break;
+        case "momentum":
+          momentumLoop(params, grads, this.slots.momentum, from, to, lr, f32(s.momentum), {
+            nesterov: s.useNesterov ?? false,
+            dampening: 0,
+            first: false,
+          });
+          break;
+        case "adam": {
+          // tfjs's scalars are float32: round them the same way
+          const r1 = s.beta1 ?? 0.9, r2 = s.beta2 ?? 0.999;
+          const c1 = f32(1 - this.accBeta1), c2 = f32(1 - this.accBeta2);
+          adamLoop(params, grads, this.slots.m, this.slots.v, from, to, {
+            beta1: f32(r1),
+            oneMinusBeta1: f32(1 - r1),
+            beta2: f32(r2),
+            oneMinusBeta2: f32(1 - r2),
+            stepSize: lr / c1,
+            invBc2: 1 / c2,
+            sqrtBc2: 1,
+            eps: s.epsilon ?? 1e-7,
+            keep: 1,
+            l2: 0,
+          });
+          break;
+        }
+        case "torch-adam":
+        case "torch-adamw": {
+          const b1 = s.beta1 ?? 0.9, b2 = s.beta2 ?? 0.999;
+          const decoupled = s.kind === "torch-adamw";
+          const wd = s.weightDecay ?? (decoupled ? 0.01 : 0);
+          adamLoop(params, grads, this.slots.m, this.slots.v, from, to, {
+            beta1: b1,
+            oneMinusBeta1: 1 - b1,
+            beta2: b2,
+            oneMinusBeta2: 1 - b2,
+            stepSize: lr / (1 - Math.pow(b1, t)),
+            invBc2: 1,
+            sqrtBc2: Math.sqrt(1 - Math.pow(b2, t)),
+            eps: s.eps ?? 1e-8,
+            keep: decoupled ? 1 - lr * wd : 1,
+            l2: decoupled ? 0 : wd,
+          });
+          break;
+        }
+        case "torch-sgd": {
+          const mu = s.momentum ?? 0, wd = s.weightDecay ?? 0;
+          if (mu === 0 && wd === 0) sgdLoop(params, grads, from, to, lr);
+          else {
+            momentumLoop(params, grads, this.slots.momentum, from, to, lr, mu, {
+              nesterov: s.nesterov ?? false,
+              dampening: s.dampening ?? 0,
+              first: t === 1,
+              l2: wd,
+            });
+          }
+          break;
+        }
+      }
+    }
+    if (s.kind === "adam") {
+      this.accBeta1 = f32(this.accBeta1 * f32(s.beta1 ?? 0.9));
+      this.accBeta2 = f32(this.accBeta2 * f32(s.beta2 ?? 0.999));
+    }
+  }
+
+  /** Offset of each variable in the flat parameters. */
+  get variableOffsets(): number[] {
+    return this.offsets.slice();
+  }
+
+  /** A copy of the state (for checkpoints and for moving it between threads). */
+  getState(): FlatOptimizerState {
+    return {
+      kind: this.spec.kind,
+      learningRate: this.learningRate,
+      steps: this.steps.slice(),
+      slots: Object.fromEntries(Object.entries(this.slots).map(([k, a]) => [k, a.slice()])),
+      scalars: this.spec.kind === "adam"
+        ? { accBeta1: this.accBeta1, accBeta2: this.accBeta2 }
+        : {},
+    };
+  }
+
+  /** Restore a state from {@link getState} (same kind and layout). */
+  setState(state: FlatOptimizerState): void {
+    if (state.kind !== this.spec.kind) {
+      throw new Error(`parallel: optimizer state of '${state.kind}' given to '${this.spec.kind}'`);
+    }
+    if (state.steps.length !== this.sizes.length) {
+      throw new RangeError(
+        `parallel: optimizer state for ${state.steps.length} variables, the model has ${this.sizes.length}`,
+      );
+    }
+    for (const k of Object.keys(this.slots)) {
+      const a = state.slots[k];
+      if (!a || a.length !== this.total) {
+        throw new RangeError(
+          `parallel: optimizer state slot '${k}' has ${a?.length} values, expected ${this.total}`,
+        );
+      }
+      this.slots[k].set(a);
+    }
+    this.steps = state.steps.slice();
+    this.learningRate = state.learningRate;
+    if (this.spec.kind === "adam") {
+      this.accBeta1 = state.scalars.accBeta1;
+      this.accBeta2 = state.scalars.accBeta2;
+    }
+  }
+}
 
 /** Arguments of {@link DataParallelTrainer.create}. */
 export interface DataParallelTrainerArgs {
@@ -173,6 +530,8 @@ export interface ParallelStepResult {
    * waited for a core (the machine is oversubscribed).
    */
   workerCpuMs: number[];
+  /** Per worker: wall time of averaging the gradients and the optimizer update, ms. Absent in local mode. */
+  applyMs?: number[];
 }
 
 /** Flat weights of one replica. */
@@ -183,51 +542,98 @@ export interface ReplicaWeights {
   state: Float32Array[];
 }
 
-function optimizerFrom(spec: ParallelOptimizerSpec): tf.Optimizer {
-  switch (spec.kind) {
-    case "adam":
-      return tf.train.adam(spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
-    case "sgd":
-      return tf.train.sgd(spec.learningRate);
-    case "momentum":
-      return tf.train.momentum(spec.learningRate, spec.momentum, spec.useNesterov);
-    default:
-      throw new Error(
-        `parallel: optimizer.kind '${(spec as { kind: string }).kind}' is not supported ` +
-          `(adam, sgd, momentum)`,
-      );
-  }
-}
-
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** Concatenate tensors' values (a null entry: `sizes[i]` zeros, e.g. a variable without gradient). */
-function concatInto(tensors: (tf.Tensor | null)[], sizes?: number[]): Float32Array {
+/**
+ * Concatenate tensors' values into `out` (a null entry: `sizes[i]` zeros,
+ * e.g. a variable without gradient); a new array when `out` is not given.
+ */
+function concatInto(
+  tensors: (tf.Tensor | null)[],
+  sizes?: number[],
+  out?: Float32Array,
+): Float32Array {
   const n = (t: tf.Tensor | null, i: number) => t?.size ?? sizes?.[i] ?? 0;
-  const out = new Float32Array(tensors.reduce((a, t, i) => a + n(t, i), 0));
+  const total = tensors.reduce((a, t, i) => a + n(t, i), 0);
+  if (out && out.length !== total) {
+    throw new RangeError(`parallel: ${total} values for a buffer of ${out.length}`);
+  }
+  out ??= new Float32Array(total);
   let off = 0;
   tensors.forEach((t, i) => {
     if (t) out.set(t.dataSync() as Float32Array, off);
+    else out.fill(0, off, off + n(t, i));
     off += n(t, i);
   });
   return out;
 }
 
 /**
+ * `out[j] = Σ_k weights[k] · arrays[k][j]` for `from <= j < to` (default:
+ * all) over the arrays with a weight > 0 (one array with weight 1: a plain
+ * copy), each element rounded once. Every replica calls this with the same
+ * arguments, so they agree bit for bit.
+ */
+export function weightedAverage(
+  arrays: Float32Array[],
+  weights: number[],
+  out: Float32Array,
+  from = 0,
+  to: number = out.length,
+): Float32Array {
+  const live = arrays.map((a, k) => ({ a, w: weights[k] })).filter((x) => x.w > 0);
+  if (live.length === 0) throw new RangeError("parallel: weighted average of no arrays");
+  if (live.length === 1 && live[0].w === 1) {
+    if (live[0].a !== out) out.set(live[0].a.subarray(from, to), from);
+    return out;
+  }
+  if (live.length === 2) {
+    const [a, b] = [live[0].a, live[1].a], [wa, wb] = [live[0].w, live[1].w];
+    for (let j = from; j < to; j++) out[j] = wa * a[j] + wb * b[j];
+    return out;
+  }
+  for (let j = from; j < to; j++) {
+    let s = 0;
+    for (const { a, w } of live) s += w * a[j];
+    out[j] = s;
+  }
+  return out;
+}
+
+/**
  * One model replica: builds the model from its factory and runs the two
- * halves of a step (gradients of a shard; apply averaged gradients). Used
- * inside each worker, and by the local fallback.
+ * halves of a step (gradients of a shard; apply averaged gradients with a
+ * {@link FlatOptimizer}). Keeps a flat float32 master copy of the trainable
+ * weights, updated by the optimizer and written to the variables (one
+ * `assign` per variable). Used inside each worker, and by the local fallback.
  */
 export class ModelReplica {
+  private params: Float32Array;
+  private owned: [number, number] | null = null;
+  private readonly optimizer: FlatOptimizer;
+  private active: boolean[] | null = null;
+  private readonly sizes: number[];
+  private readonly stateSizes: number[];
+  private avgGrads: Float32Array | null = null;
+  private avgState: Float32Array | null = null;
+
   private constructor(
     private readonly model: ParallelModel,
-    private readonly optimizer: tf.Optimizer,
-  ) {}
+    optimizer: ParallelOptimizerSpec,
+    /** Index of this replica's worker (given to the loss). */
+    readonly worker: number,
+  ) {
+    this.sizes = model.trainable.map((v) => v.size);
+    this.stateSizes = (model.state ?? []).map((v) => v.size);
+    this.params = concatInto(model.trainable);
+    this.optimizer = new FlatOptimizer(optimizer, this.sizes);
+  }
 
   /** Import the factory module, build the model and the optimizer. */
   static async create(
     spec: ModelFactorySpec,
     optimizer: ParallelOptimizerSpec,
+    worker = 0,
   ): Promise<ModelReplica> {
     let mod: Record<string, unknown>;
     try {
@@ -248,33 +654,56 @@ export class ModelReplica {
         `${spec.module}: '${name}' must return { trainable: tf.Variable[], loss(inputs, targets) }`,
       );
     }
-    return new ModelReplica(model, optimizerFrom(optimizer));
+    return new ModelReplica(model, optimizer, worker);
   }
 
   /** Number of trainable scalars. */
   get numParams(): number {
-    return this.model.trainable.reduce((a, v) => a + v.size, 0);
+    return this.params.length;
   }
 
-  /** Mean loss and flat gradients (trainable order) of one shard, plus the flat state after the forward pass. */
+  /** Size of each trainable variable, in order. */
+  get variableSizes(): number[] {
+    return this.sizes.slice();
+  }
+
+  /** Number of state scalars. */
+  get numState(): number {
+    return this.stateSizes.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Mean loss and flat gradients (trainable order; zeros for frozen
+   * variables) of one shard, plus the flat state after the forward pass.
+   * Writes into `out.grads` / `out.state` when given (e.g. shared memory).
+   */
   gradients(
     inputs: HostTensor[],
     targets: HostTensor[],
+    out: { grads?: Float32Array; state?: Float32Array; seed?: number } = {},
   ): { loss: number; grads: Float32Array; state: Float32Array } {
-    const vars = this.model.trainable;
+    const all = this.model.trainable;
+    const vars = this.active ? all.filter((_, i) => this.active![i]) : all;
     // no tf.tidy around variableGrads: it keeps every intermediate of the
     // forward pass alive until the end and made the step 2x slower
     const xs = inputs.map((h) => tf.tensor(h.data, h.shape));
     const ys = targets.map((h) => tf.tensor(h.data, h.shape));
     let value: tf.Scalar | null = null;
     let grads: tf.NamedTensorMap = {};
+    const context: StepContext = { seed: out.seed, worker: this.worker };
     try {
-      ({ value, grads } = tf.variableGrads(() => this.model.loss(xs, ys), vars));
-      const flat = concatInto(vars.map((v) => grads[v.name] ?? null), vars.map((v) => v.size));
+      // everything frozen: the loss only
+      if (vars.length === 0) value = tf.tidy(() => this.model.loss(xs, ys, context));
+      else ({ value, grads } = tf.variableGrads(() => this.model.loss(xs, ys, context), vars));
+      const flat = concatInto(
+        all.map((v) => grads[v.name] ?? null),
+        this.sizes,
+        out.grads,
+      );
       return {
         loss: value.dataSync()[0],
         grads: flat,
-        state: concatInto(this.model.state ?? []),
+        state: concatInto(this.model.state ?? [], undefined, out.state),
       };
     } finally {
       tf.dispose([...xs, ...ys, ...(value ? [value] : []), ...Object.values(grads)]);
@@ -283,22 +712,92 @@ export class ModelReplica {
 
   /** Apply flat averaged gradients with the optimizer; then set the flat averaged state (if given). */
   apply(grads: Float32Array, state?: Float32Array): void {
-    const vars = this.model.trainable;
     if (grads.length !== this.numParams) {
       throw new RangeError(
         `parallel: gradient has ${grads.length} values, the model ${this.numParams}`,
       );
     }
-    tf.tidy(() => {
-      const named: tf.NamedTensorMap = {};
-      let off = 0;
-      for (const v of vars) {
-        named[v.name] = tf.tensor(grads.subarray(off, off + v.size), v.shape, "float32");
-        off += v.size;
-      }
-      this.optimizer.applyGradients(named);
+    this.optimizer.step(this.params, grads, this.active ?? undefined);
+    this.writeVars(this.model.trainable, this.params, this.active);
+    if (state && state.length > 0) this.setFlat(this.model.state ?? [], state);
+  }
+
+  /**
+   * Average the shards' gradients and states (weights: each shard's share of
+   * the batch, 0 for an empty shard) and apply them ({@link apply}). After
+   * {@link useShared}: only this replica's variables are averaged and
+   * updated, in the shared parameters; {@link syncShared} then writes the
+   * model's variables once every replica has done its part.
+   */
+  applyAverage(grads: Float32Array[], states: Float32Array[], weights: number[]): void {
+    this.avgGrads ??= new Float32Array(this.numParams);
+    this.avgState ??= new Float32Array(this.numState);
+    if (this.numState > 0) weightedAverage(states, weights, this.avgState);
+    if (!this.owned) {
+      weightedAverage(grads, weights, this.avgGrads);
+      this.apply(this.avgGrads, this.avgState);
+      return;
+    }
+    const offsets = this.optimizer.variableOffsets;
+    const [v0, v1] = this.owned;
+    const from = offsets[v0] ?? this.numParams, to = offsets[v1] ?? this.numParams;
+    weightedAverage(grads, weights, this.avgGrads, from, to);
+    this.optimizer.step(this.params, this.avgGrads, this.active ?? undefined, this.owned);
+  }
+
+  /**
+   * Shard the update: keep the trainable weights in `params` (memory shared
+   * by all replicas, filled with this replica's weights now) and update only
+   * the variables `[vars[0], vars[1])` in {@link applyAverage}.
+   */
+  useShared(params: Float32Array, vars: [number, number]): void {
+    if (params.length !== this.numParams) {
+      throw new RangeError(
+        `parallel: shared parameters of ${params.length} values, the model has ${this.numParams}`,
+      );
+    }
+    params.set(this.params);
+    this.params = params;
+    this.owned = vars;
+  }
+
+  /** After every replica's {@link applyAverage}: write the shared parameters and the averaged state to the model. */
+  syncShared(): void {
+    this.writeVars(this.model.trainable, this.params, this.active);
+    if (this.numState > 0) this.setFlat(this.model.state ?? [], this.avgState!);
+  }
+
+  /** The variables this replica updates (`[first, end)`; all unless sharded). */
+  get ownedVariables(): [number, number] {
+    return this.owned ? [this.owned[0], this.owned[1]] : [0, this.sizes.length];
+  }
+
+  /**
+   * Train only the variables whose `mask` entry is true (trainable order);
+   * null trains all. Frozen variables get no gradient and no update.
+   */
+  setActive(mask: boolean[] | null): void {
+    if (mask && mask.length !== this.sizes.length) {
+      throw new RangeError(
+        `parallel: active mask of ${mask.length} entries for ${this.sizes.length} variables`,
+      );
+    }
+    this.active = mask && !mask.every((a) => a) ? mask.slice() : null;
+  }
+
+  private writeVars(vars: tf.Variable[], flat: Float32Array, active?: boolean[] | null): void {
+    // the cpu backend keeps the array it is given: copy; wasm copies into its heap
+    const copy = tf.getBackend() !== "wasm";
+    let off = 0;
+    vars.forEach((v, i) => {
+      const from = off;
+      off += v.size;
+      if (active && !active[i]) return;
+      const sub = flat.subarray(from, off);
+      const t = tf.tensor(copy ? sub.slice() : sub, v.shape, v.dtype);
+      v.assign(t);
+      t.dispose();
     });
-    if (state) this.setFlat(this.model.state ?? [], state);
   }
 
   private setFlat(vars: tf.Variable[], flat: Float32Array): void {
@@ -306,13 +805,7 @@ export class ModelReplica {
     if (flat.length !== n) {
       throw new RangeError(`parallel: ${flat.length} values for variables of ${n}`);
     }
-    let off = 0;
-    for (const v of vars) {
-      const t = tf.tensor(flat.slice(off, off + v.size), v.shape, v.dtype);
-      v.assign(t);
-      t.dispose();
-      off += v.size;
-    }
+    this.writeVars(vars, flat);
   }
 
   /** Copies of the weights. */
@@ -323,7 +816,13 @@ export class ModelReplica {
 
   /** Overwrite the weights (same layout as {@link getWeights}). */
   setWeights(w: ReplicaWeights): void {
-    const flat = (xs: Float32Array[]) => {
+    const flat = (xs: Float32Array[], sizes: number[], what: string) => {
+      if (xs.length !== sizes.length || xs.some((x, i) => x.length !== sizes[i])) {
+        throw new RangeError(
+          `parallel: setWeights ${what}: got sizes [${xs.map((x) => x.length)}], ` +
+            `the model has [${sizes}]`,
+        );
+      }
       const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
       let off = 0;
       for (const x of xs) {
@@ -332,24 +831,29 @@ export class ModelReplica {
       }
       return out;
     };
-    this.setFlat(this.model.trainable, flat(w.trainable));
-    this.setFlat(this.model.state ?? [], flat(w.state));
+    this.params.set(flat(w.trainable, this.sizes, "trainable"));
+    this.setFlat(this.model.trainable, this.params);
+    this.setFlat(this.model.state ?? [], flat(w.state, this.stateSizes, "state"));
+  }
+
+  /** A copy of the optimizer state. */
+  getOptimizerState(): FlatOptimizerState {
+    return this.optimizer.getState();
+  }
+
+  /** Restore an optimizer state (from {@link getOptimizerState}, possibly another replica's). */
+  setOptimizerState(state: FlatOptimizerState): void {
+    this.optimizer.setState(state);
   }
 
   /** Change the optimizer's learning rate (for schedules); the moments are kept. */
   setLearningRate(lr: number): void {
     if (!(lr >= 0)) throw new RangeError(`parallel: learning rate must be >= 0, got ${lr}`);
-    const opt = this.optimizer as unknown as {
-      setLearningRate?: (lr: number) => void;
-      learningRate: number;
-    };
-    if (typeof opt.setLearningRate === "function") opt.setLearningRate(lr);
-    else opt.learningRate = lr;
+    this.optimizer.learningRate = lr;
   }
 
-  /** Free the optimizer state and the model. */
+  /** Free the model. */
   dispose(): void {
-    this.optimizer.dispose();
     this.model.dispose?.();
   }
 }
@@ -363,11 +867,30 @@ export type ToWorker =
     optimizer: ParallelOptimizerSpec;
     backend: BackendPath[];
     blasThreads: number;
+    /** This worker's index. */
+    worker: number;
   }
-  | { id: number; type: "grads"; inputs: HostTensor[]; targets: HostTensor[] }
-  | { id: number; type: "apply"; grads: Float32Array; state?: Float32Array }
+  | {
+    id: number;
+    type: "share";
+    /** Gradient slots: worker k writes floats [k·numParams, (k+1)·numParams). */
+    grads: SharedArrayBuffer;
+    /** State slots, laid out like `grads`. */
+    state: SharedArrayBuffer;
+    /** The trainable weights (numParams floats), updated in shards. */
+    params: SharedArrayBuffer;
+    /** The variables `[first, end)` this worker updates. */
+    owned: [number, number];
+    workers: number;
+  }
+  | { id: number; type: "grads"; inputs: HostTensor[]; targets: HostTensor[]; seed?: number }
+  | { id: number; type: "apply"; weights: number[] }
+  | { id: number; type: "sync" }
   | { id: number; type: "getWeights" }
   | { id: number; type: "setWeights"; weights: ReplicaWeights }
+  | { id: number; type: "setActive"; mask: boolean[] | null }
+  | { id: number; type: "getOptimizerState" }
+  | { id: number; type: "setOptimizerState"; state: FlatOptimizerState }
   | { id: number; type: "memory" }
   | { id: number; type: "setLearningRate"; learningRate: number }
   | { id: number; type: "dispose" };
@@ -381,11 +904,16 @@ export type FromWorker =
       ok: true;
       backend?: string;
       loss?: number;
-      grads?: Float32Array;
-      state?: Float32Array;
+      numParams?: number;
+      numState?: number;
+      /** Size of each trainable variable (init). */
+      variableSizes?: number[];
       numTensors?: number;
       weights?: ReplicaWeights;
-      /** Wall time of the gradient computation in the worker, ms. */
+      optimizerState?: FlatOptimizerState;
+      /** The variables `[first, end)` whose optimizer state this worker holds. */
+      owned?: [number, number];
+      /** Wall time of the gradient computation (or of the update) in the worker, ms. */
       ms?: number;
       /** CPU time of the worker thread during it, ms (10 ms resolution; NaN when unknown). */
       cpuMs?: number;
@@ -441,6 +969,25 @@ export function transferList(arrays: (Float32Array | Int32Array)[]): Transferabl
   return arrays.map((a) => a.buffer as ArrayBuffer);
 }
 
+/**
+ * Split variables (their sizes, in order) into `k` contiguous ranges
+ * `[first, end)` of about equal total size: which worker updates which
+ * variables.
+ */
+export function partitionVariables(sizes: number[], k: number): [number, number][] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const bounds = [0];
+  let acc = 0, v = 0;
+  for (let part = 1; part < k; part++) {
+    // end this part at the variable boundary closest to part/k of the total
+    const target = (total * part) / k;
+    while (v < sizes.length && acc + sizes[v] / 2 < target) acc += sizes[v++];
+    bounds.push(Math.max(v, bounds[bounds.length - 1]));
+  }
+  bounds.push(sizes.length);
+  return Array.from({ length: k }, (_, i) => [bounds[i], bounds[i + 1]]);
+}
+
 /** Split `n` samples into `k` contiguous shards whose sizes differ by at most one. */
 export function shardSizes(n: number, k: number): number[] {
   const base = Math.floor(n / k), extra = n % k;
@@ -467,9 +1014,22 @@ function sliceRows(h: HostTensor, from: number, to: number): HostTensor {
   return { data: h.data.slice(from * row, to * row), shape: [to - from, ...h.shape.slice(1)] };
 }
 
+/** Options of {@link DataParallelTrainer.step}. */
+export interface ParallelStepOptions {
+  /** Seed passed to every replica's loss as `context.seed` (e.g. to seed dropout). */
+  seed?: number;
+  /**
+   * Weight of each sample in the batch (default 1 each). Shard `k`'s
+   * gradient is weighted by the sum of its samples' weights instead of its
+   * size: exact when the loss is a weighted mean with these weights (e.g.
+   * class-weighted cross-entropy).
+   */
+  sampleWeights?: ArrayLike<number>;
+}
+
 /**
- * Data-parallel trainer: N worker replicas, gradients averaged through the
- * main thread, identical optimizer steps in every replica. See the module
+ * Data-parallel trainer: N worker replicas, gradients averaged through
+ * shared memory, identical optimizer steps in every replica. See the module
  * documentation for the protocol and the batch-norm caveat.
  */
 export class DataParallelTrainer {
@@ -484,6 +1044,7 @@ export class DataParallelTrainer {
     readonly backends: string[],
     /** Why the trainer runs locally although workers were asked for, if so. */
     readonly fallbackReason?: string,
+    private readonly variableSizes: number[] = [],
   ) {}
 
   /** Number of replicas computing shards (1 in local mode). */
@@ -497,6 +1058,8 @@ export class DataParallelTrainer {
     if (!(n >= 0)) {
       throw new RangeError(`DataParallelTrainer: workers must be >= 0, got ${args.workers}`);
     }
+    // a bad optimizer spec is a caller error in every mode
+    new FlatOptimizer(args.optimizer, []);
     const fallback = args.fallback ?? true;
     const local = async (reason?: string) =>
       new DataParallelTrainer(
@@ -507,9 +1070,14 @@ export class DataParallelTrainer {
         reason,
       );
     if (n === 0) return local();
-    if (typeof Worker === "undefined") {
-      if (!fallback) throw new Error("DataParallelTrainer: Web Workers are not available");
-      return local("Web Workers are not available");
+    const missing = typeof Worker === "undefined"
+      ? "Web Workers are not available"
+      : typeof SharedArrayBuffer === "undefined"
+      ? "SharedArrayBuffer is not available"
+      : null;
+    if (missing) {
+      if (!fallback) throw new Error(`DataParallelTrainer: ${missing}`);
+      return local(missing);
     }
     const handles: WorkerHandle[] = [];
     try {
@@ -517,20 +1085,40 @@ export class DataParallelTrainer {
       for (let i = 0; i < n; i++) {
         handles.push(new WorkerHandle(i, new Worker(url, { type: "module" })));
       }
-      const replies = await Promise.all(handles.map((h) =>
+      const replies = await Promise.all(handles.map((h, i) =>
         h.request({
           type: "init",
           model: args.model,
           optimizer: args.optimizer,
           backend: args.backend ?? ["blas", "wasm", "cpu"],
           blasThreads: args.blasThreads ?? 1,
+          worker: i,
         })
       ));
+      const numParams = replies[0].numParams!, numState = replies[0].numState!;
+      const odd = replies.findIndex((r) => r.numParams !== numParams || r.numState !== numState);
+      if (odd >= 0) {
+        throw new Error(
+          `the model factory built ${replies[odd].numParams} parameters in worker ${odd}, ` +
+            `${numParams} in worker 0 (it must build the same model everywhere)`,
+        );
+      }
+      const grads = new SharedArrayBuffer(4 * n * numParams);
+      const state = new SharedArrayBuffer(4 * n * numState);
+      const params = new SharedArrayBuffer(4 * numParams);
+      const parts = partitionVariables(replies[0].variableSizes!, n);
+      await Promise.all(
+        handles.map((h, k) =>
+          h.request({ type: "share", grads, state, params, owned: parts[k], workers: n })
+        ),
+      );
       const trainer = new DataParallelTrainer(
         "workers",
         handles,
         null,
         replies.map((r) => r.backend ?? "?"),
+        undefined,
+        replies[0].variableSizes!,
       );
       if (n > 1) await trainer.setWeights(await trainer.getWeights(0));
       return trainer;
@@ -554,6 +1142,7 @@ export class DataParallelTrainer {
   async step(
     inputs: (tf.Tensor | HostTensor)[],
     targets: (tf.Tensor | HostTensor)[],
+    options: ParallelStepOptions = {},
   ): Promise<ParallelStepResult> {
     this.check();
     const xs = inputs.map((t, i) => toHost(t, `inputs[${i}]`));
@@ -569,8 +1158,14 @@ export class DataParallelTrainer {
       }
     }
     if (batch === 0) throw new RangeError("DataParallelTrainer.step: empty batch");
+    const sw = options.sampleWeights;
+    if (sw && sw.length !== batch) {
+      throw new RangeError(
+        `DataParallelTrainer.step: ${sw.length} sample weights for a batch of ${batch}`,
+      );
+    }
     if (this.local) {
-      const r = this.local.gradients(xs, ys);
+      const r = this.local.gradients(xs, ys, { seed: options.seed });
       this.local.apply(r.grads);
       return {
         loss: r.loss,
@@ -581,7 +1176,19 @@ export class DataParallelTrainer {
       };
     }
     const shards = shardSizes(batch, this.handles.length);
+    // shard weights: share of the batch (or of the total sample weight)
+    const mass = shards.map(() => 0);
     let from = 0;
+    shards.forEach((n, k) => {
+      for (let i = from; i < from + n; i++) mass[k] += sw ? sw[i] : 1;
+      from += n;
+    });
+    const total = mass.reduce((a, b) => a + b, 0);
+    if (!(total > 0)) {
+      throw new RangeError("DataParallelTrainer.step: the sample weights sum to 0");
+    }
+    const weights = mass.map((m) => m / total);
+    from = 0;
     const gradReplies = await Promise.all(this.handles.map((h, i) => {
       const to = from + shards[i];
       const sx = xs.map((x) => sliceRows(x, from, to));
@@ -589,38 +1196,30 @@ export class DataParallelTrainer {
       from = to;
       if (shards[i] === 0) return Promise.resolve(null);
       return h.request(
-        { type: "grads", inputs: sx, targets: sy },
+        { type: "grads", inputs: sx, targets: sy, seed: options.seed },
         transferList([...sx, ...sy].map((s) => s.data)),
       );
     }));
-    // weighted average (weights n_i / batch), each element rounded once
     let loss = 0;
-    const live = gradReplies.map((r, i) => ({ r, w: shards[i] / batch })).filter((x) => x.r);
-    const avg = (pick: (r: Reply) => Float32Array) => {
-      const arrays = live.map(({ r, w }) => ({ a: pick(r!), w }));
-      const out = new Float32Array(arrays[0].a.length);
-      for (let j = 0; j < out.length; j++) {
-        let s = 0;
-        for (const { a, w } of arrays) s += w * a[j];
-        out[j] = s;
-      }
-      return out;
-    };
-    for (const { r, w } of live) loss += w * r!.loss!;
-    const grads = live.length === 1 ? live[0].r!.grads! : avg((r) => r.grads!);
-    const state = live.length === 1 ? live[0].r!.state! : avg((r) => r.state!);
-    const applied = await Promise.all(this.handles.map((h, i) => {
-      const last = i === this.handles.length - 1;
-      const g = last ? grads : grads.slice();
-      const s = last ? state : state.slice();
-      return h.request({ type: "apply", grads: g, state: s }, transferList([g, s]));
-    }));
+    gradReplies.forEach((r, k) => {
+      if (r && weights[k] > 0) loss += weights[k] * r.loss!;
+    });
+    // an empty shard wrote nothing: give it weight 0
+    const live = weights.map((w, k) => (gradReplies[k] ? w : 0));
+    // each worker averages the shared gradient slots of its variables and
+    // updates them in the shared weights; once all are done, each copies the
+    // shared weights into its model
+    const applied = await Promise.all(
+      this.handles.map((h) => h.request({ type: "apply", weights: live })),
+    );
+    const synced = await Promise.all(this.handles.map((h) => h.request({ type: "sync" })));
     return {
       loss,
       shards,
-      numTensors: applied.map((r) => r.numTensors ?? -1),
+      numTensors: synced.map((r) => r.numTensors ?? -1),
       workerMs: gradReplies.map((r) => r?.ms ?? 0),
       workerCpuMs: gradReplies.map((r) => r?.cpuMs ?? NaN),
+      applyMs: applied.map((r, k) => (r.ms ?? NaN) + (synced[k].ms ?? NaN)),
     };
   }
 
@@ -638,6 +1237,44 @@ export class DataParallelTrainer {
     this.check();
     if (this.local) return this.local.setWeights(weights);
     await Promise.all(this.handles.map((h) => h.request({ type: "setWeights", weights })));
+  }
+
+  /**
+   * Train only the trainable variables whose `mask` entry is true (in the
+   * factory's `trainable` order; null: all), e.g. to freeze an encoder.
+   * Frozen variables get no gradient, no update and keep their optimizer state.
+   */
+  async setActive(mask: boolean[] | null): Promise<void> {
+    this.check();
+    if (this.local) return this.local.setActive(mask);
+    await Promise.all(this.handles.map((h) => h.request({ type: "setActive", mask })));
+  }
+
+  /** A copy of the optimizer state (gathered from the workers that update each variable). */
+  async getOptimizerState(): Promise<FlatOptimizerState> {
+    this.check();
+    if (this.local) return this.local.getOptimizerState();
+    const parts = await Promise.all(
+      this.handles.map((h) => h.request({ type: "getOptimizerState" })),
+    );
+    const out = parts[0].optimizerState!;
+    const offsets = [0];
+    for (const n of this.variableSizes) offsets.push(offsets[offsets.length - 1] + n);
+    for (const r of parts.slice(1)) {
+      const st = r.optimizerState!, [v0, v1] = r.owned!;
+      for (let k = v0; k < v1; k++) out.steps[k] = st.steps[k];
+      for (const [name, a] of Object.entries(st.slots)) {
+        out.slots[name].set(a.subarray(offsets[v0], offsets[v1]), offsets[v0]);
+      }
+    }
+    return out;
+  }
+
+  /** Set the optimizer state of every replica (e.g. when resuming from a checkpoint). */
+  async setOptimizerState(state: FlatOptimizerState): Promise<void> {
+    this.check();
+    if (this.local) return this.local.setOptimizerState(state);
+    await Promise.all(this.handles.map((h) => h.request({ type: "setOptimizerState", state })));
   }
 
   /** Set the learning rate of every replica's optimizer (e.g. from a schedule, before a step). */

@@ -17,6 +17,9 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 
 let replica: ModelReplica | null = null;
+let worker = 0;
+/** Views of every worker's gradient and state slot in shared memory (after 'share'). */
+let shared: { grads: Float32Array[]; state: Float32Array[] } | null = null;
 
 /** CPU time of this thread (user + system, ms) from /proc/thread-self/stat; NaN when unreadable. */
 function threadCpuMs(): number {
@@ -42,20 +45,61 @@ async function handle(msg: ToWorker): Promise<void> {
         threads: msg.blasThreads,
         verbose: false,
       });
-      replica = await ModelReplica.create(msg.model, msg.optimizer);
-      reply({ backend: info.summary, numTensors: tf.memory().numTensors });
+      worker = msg.worker;
+      replica = await ModelReplica.create(msg.model, msg.optimizer, worker);
+      reply({
+        backend: info.summary,
+        numTensors: tf.memory().numTensors,
+        numParams: replica.numParams,
+        numState: replica.numState,
+        variableSizes: replica.variableSizes,
+      });
+      return;
+    }
+    case "share": {
+      const p = need().numParams, s = need().numState;
+      const views = (buf: SharedArrayBuffer, n: number) =>
+        Array.from({ length: msg.workers }, (_, k) => new Float32Array(buf, 4 * k * n, n));
+      shared = { grads: views(msg.grads, p), state: views(msg.state, s) };
+      need().useShared(new Float32Array(msg.params), msg.owned);
+      reply({});
       return;
     }
     case "grads": {
+      if (!shared) throw new Error("'grads' before 'share'");
       const t0 = performance.now(), c0 = threadCpuMs();
-      const r = need().gradients(msg.inputs, msg.targets);
+      const r = need().gradients(msg.inputs, msg.targets, {
+        grads: shared.grads[worker],
+        state: shared.state[worker],
+        seed: msg.seed,
+      });
       const ms = performance.now() - t0, cpuMs = threadCpuMs() - c0;
-      reply({ ...r, ms, cpuMs }, transferList([r.grads, r.state]));
+      reply({ loss: r.loss, ms, cpuMs });
       return;
     }
-    case "apply":
-      need().apply(msg.grads, msg.state);
-      reply({ numTensors: tf.memory().numTensors });
+    case "apply": {
+      if (!shared) throw new Error("'apply' before 'share'");
+      const t0 = performance.now();
+      need().applyAverage(shared.grads, shared.state, msg.weights);
+      reply({ ms: performance.now() - t0 });
+      return;
+    }
+    case "sync": {
+      const t0 = performance.now();
+      need().syncShared();
+      reply({ numTensors: tf.memory().numTensors, ms: performance.now() - t0 });
+      return;
+    }
+    case "setActive":
+      need().setActive(msg.mask);
+      reply({});
+      return;
+    case "getOptimizerState":
+      reply({ optimizerState: need().getOptimizerState(), owned: need().ownedVariables });
+      return;
+    case "setOptimizerState":
+      need().setOptimizerState(msg.state);
+      reply({});
       return;
     case "getWeights": {
       const weights = need().getWeights();

@@ -22,10 +22,14 @@
  *   channelsLast: true,
  * });
  * res.history.print();
+ *
+ * Both cores: `workers: 2` trains a `tf.LayersModel` data-parallel in two Web
+ * Workers (lib/train/parallel_fit.ts); everything else works the same.
  */
 import * as tf from "@tensorflow/tfjs";
 import type * as aq from "arquero";
 import { join } from "node:path";
+import type { BackendPath } from "../backend/select.ts";
 import type { Windows } from "../data/types.ts";
 import { CheckpointError, ConfigError } from "../errors.ts";
 import { readCheckpoint, type StoredTensor, writeCheckpoint } from "./checkpoint.ts";
@@ -46,6 +50,7 @@ import {
   type OptimizerState,
   type Param,
 } from "./optimisers.ts";
+import type { FitWorkers, LossSpec } from "./parallel_fit.ts";
 import { ProgressBar, type ProgressMode } from "./progress.ts";
 import { rng as makeRng, type RngState, withSeededMathRandom } from "./random.ts";
 import { constantLr, type Schedule } from "./schedules.ts";
@@ -91,8 +96,12 @@ export interface FitArgs {
   optimizer?: Optimizer | OptimizerSpec;
   /** Learning-rate schedule over the global step (default: constant at the optimiser's lr). */
   schedule?: Schedule;
-  /** Loss (default: class-weighted cross-entropy from logits). */
-  loss?: LossFn;
+  /**
+   * Loss (default: class-weighted cross-entropy from logits): a function, or
+   * a {@link LossSpec} `{ module, export, args }` whose factory returns it
+   * (required with `workers`, which cannot receive functions).
+   */
+  loss?: LossFn | LossSpec;
   /** Per-class weights for the default loss, or `"balanced"` (sklearn) from the training labels. */
   classWeights?: ArrayLike<number> | "balanced";
   /** Number of classes (default: `classes.length` of Windows, else max label + 1). */
@@ -134,6 +143,25 @@ export interface FitArgs {
   onStep?: (info: { step: number; epoch: number; loss: number }) => void | Promise<void>;
   /** Called after each checkpoint is written. */
   onCheckpoint?: (info: { path: string; step: number }) => void | Promise<void>;
+  /**
+   * Data-parallel training in this many Web Workers (e.g. 2 for both cores;
+   * default none: train in the calling thread, as does 0). Needs a
+   * `tf.LayersModel` (rebuilt in each worker from `model.toJSON()`, custom
+   * layers of lib/models registered), an optimiser spec or an optimiser of
+   * optimisers.ts, and the default loss or a {@link LossSpec}. Each worker
+   * takes a contiguous share of every batch; the gradients are averaged
+   * (weighted by the samples' class weights, so the step equals the
+   * single-thread one up to float rounding). Batch norm uses per-shard
+   * statistics (moving averages are averaged), dropout masks differ from a
+   * single-thread run. The caller's model receives the weights at each epoch
+   * end (before validation), at checkpoints and at the end — not after every
+   * step, so `onStep` sees the weights of the last epoch end.
+   */
+  workers?: number;
+  /** Backend paths each worker tries (default `["blas", "wasm", "cpu"]`, see `initBackend`). */
+  workerBackend?: BackendPath[];
+  /** Extra modules each worker imports before rebuilding the model (e.g. custom layers). */
+  workerImports?: string[];
 }
 
 /** What {@link fit} returns. */
@@ -365,7 +393,20 @@ export async function fit(
     ? balancedClassWeights(Int32Array.from(train.idx, (i) => train.y[i]), numClasses)
     : args.classWeights;
   const fromLogits = !args.outputsProbabilities;
-  const lossFn: LossFn = args.loss ??
+  const workers = Math.floor(args.workers ?? 0);
+  if (!(workers >= 0)) throw new ConfigError(`fit workers: must be >= 0, got ${args.workers}`);
+  if (workers > 0 && typeof args.loss === "function") {
+    throw new ConfigError(
+      "fit workers: a loss function cannot be sent to workers; give it as " +
+        "{ module, export, args } (LossSpec)",
+    );
+  }
+  const customLoss: LossFn | undefined = typeof args.loss === "function"
+    ? args.loss
+    : args.loss
+    ? await (await import("./parallel_fit.ts")).loadLoss(args.loss)
+    : undefined;
+  const lossFn: LossFn = customLoss ??
     ((out, lab) => weightedCrossEntropy(firstOutput(out), lab, classWeights, fromLogits));
 
   const ownOptimizer = !(args.optimizer && "applyGradients" in args.optimizer);
@@ -482,8 +523,10 @@ export async function fit(
     }
   }
 
-  const writeCkpt = async () => {
+  let pw: FitWorkers | null = null;
+  const writeCkpt = async (pullWeights: boolean) => {
     if (!ckptPath) return;
+    await pw?.pull({ weights: pullWeights, optimizer: true });
     const os = optimizer.getState();
     const tensors: Record<string, StoredTensor> = {};
     entries.forEach((e, i) => {
@@ -522,98 +565,135 @@ export async function fit(
 
   const progressMode = args.progress === false ? "none" : (args.progress ?? "auto");
   const bar = new ProgressBar({ total: totalSteps, label: "fit", mode: progressMode });
-  bar.update(st.step, { epoch: `${Math.min(st.epoch + 1, args.epochs)}/${args.epochs}` });
   let epochStart = performance.now();
-
-  while (!st.finished && st.epoch < args.epochs) {
-    epochStart = performance.now();
-    if (st.stepInEpoch === 0 || !st.perm) {
-      st.perm = (args.shuffle ?? true)
-        ? Int32Array.from(rng.permutation(nSamples), (i) => train.idx[i])
-        : train.idx.slice();
+  if (workers > 0 && !st.finished) {
+    if (!(model instanceof tf.LayersModel)) {
+      throw new ConfigError(
+        "fit workers: needs a tf.LayersModel (its topology is sent to workers)",
+      );
+    }
+    const { FitWorkers } = await import("./parallel_fit.ts");
+    pw = await FitWorkers.start(model, entries, {
+      workers,
+      optimizer,
+      loss: args.loss as LossSpec | undefined,
+      classWeights,
+      fromLogits,
+      channelsLast: args.channelsLast ?? false,
+      backend: args.workerBackend,
+      imports: args.workerImports,
+    });
+  }
+  bar.update(st.step, { epoch: `${Math.min(st.epoch + 1, args.epochs)}/${args.epochs}` });
+  try {
+    while (!st.finished && st.epoch < args.epochs) {
+      epochStart = performance.now();
+      if (st.stepInEpoch === 0 || !st.perm) {
+        st.perm = (args.shuffle ?? true)
+          ? Int32Array.from(rng.permutation(nSamples), (i) => train.idx[i])
+          : train.idx.slice();
+        st.stepInEpoch = 0;
+        st.lossSum = 0;
+        st.lossCount = 0;
+        st.epochSeconds = 0;
+      }
+      let lr = optimizer.lr;
+      for (let s = st.stepInEpoch; s < stepsPerEpoch; s++) {
+        setFreeze(st.step);
+        const from = s * batchSize, to = Math.min(nSamples, from + batchSize);
+        const { xb, yb, b, yShape } = gatherBatch(train, st.perm, from, to);
+        lr = schedule.lrAt(st.step);
+        optimizer.lr = lr;
+        const stepSeed = rng.uint32();
+        const loss = pw
+          ? await pw.step(
+            { data: xb, shape: [b, ...train.rowShape] },
+            { data: yb, shape: yShape },
+            {
+              lr,
+              active: baseTrainable.map((e) => !(frozenNow && frozenNames.has(e.name))),
+              seed: stepSeed,
+              sampleWeights: !customLoss && classWeights
+                ? Float32Array.from(yb, (c) => classWeights[c])
+                : undefined,
+            },
+          )
+          : withSeededMathRandom(stepSeed, () =>
+            tf.tidy(() => {
+              let x = tf.tensor(xb, [b, ...train.rowShape], "float32");
+              if (args.channelsLast) x = x.transpose([0, 2, 1]);
+              const lab = tf.tensor(yb, yShape, "int32");
+              const f = () => lossFn(asOutput(model.apply(x, { training: true })), lab);
+              if (vars.length === 0) return f().dataSync()[0];
+              const { value, grads } = tf.variableGrads(f, vars);
+              optimizer.applyGradients(params, vars.map((v) => grads[v.name]));
+              return value.dataSync()[0];
+            }));
+        if (!Number.isFinite(loss)) {
+          throw new ConfigError(
+            `fit: training loss is ${loss} at step ${st.step} (epoch ${st.epoch + 1})`,
+          );
+        }
+        st.lossSum += loss * b;
+        st.lossCount += b;
+        st.step++;
+        st.stepInEpoch = s + 1;
+        bar.update(st.step, {
+          epoch: `${st.epoch + 1}/${args.epochs}`,
+          loss: st.lossSum / st.lossCount,
+        });
+        await args.onStep?.({ step: st.step, epoch: st.epoch + 1, loss });
+        if (
+          args.checkpointEverySteps && st.step % args.checkpointEverySteps === 0 &&
+          st.stepInEpoch < stepsPerEpoch
+        ) await writeCkpt(true);
+      }
+      // ---- epoch end ----
+      await pw?.pull({ weights: true, optimizer: false });
+      let valLoss = NaN, valF1 = NaN;
+      if (val) {
+        const r = evaluateClassifier(model, args.validation!, {
+          loss: customLoss,
+          classWeights,
+          outputsProbabilities: args.outputsProbabilities,
+          channelsLast: args.channelsLast,
+          batchSize: args.evalBatchSize,
+        });
+        valLoss = r.loss;
+        valF1 = r.f1;
+      }
+      const record: EpochRecord = {
+        epoch: st.epoch + 1,
+        trainLoss: st.lossSum / st.lossCount,
+        valLoss,
+        valF1,
+        lr,
+        seconds: st.epochSeconds + (performance.now() - epochStart) / 1000,
+      };
+      st.rows.push(record);
+      if (es) {
+        const { improved, stop } = es.update(es.monitor === "valLoss" ? valLoss : valF1, st.epoch);
+        if (improved && es.restoreBest) best = snapshot(entries);
+        if (stop) st.stoppedEarly = true;
+      }
+      st.epoch++;
       st.stepInEpoch = 0;
+      st.perm = null;
       st.lossSum = 0;
       st.lossCount = 0;
       st.epochSeconds = 0;
-    }
-    let lr = optimizer.lr;
-    for (let s = st.stepInEpoch; s < stepsPerEpoch; s++) {
-      setFreeze(st.step);
-      const from = s * batchSize, to = Math.min(nSamples, from + batchSize);
-      const { xb, yb, b, yShape } = gatherBatch(train, st.perm, from, to);
-      lr = schedule.lrAt(st.step);
-      optimizer.lr = lr;
-      const stepSeed = rng.uint32();
-      const loss = withSeededMathRandom(stepSeed, () =>
-        tf.tidy(() => {
-          let x = tf.tensor(xb, [b, ...train.rowShape], "float32");
-          if (args.channelsLast) x = x.transpose([0, 2, 1]);
-          const lab = tf.tensor(yb, yShape, "int32");
-          const f = () => lossFn(asOutput(model.apply(x, { training: true })), lab);
-          if (vars.length === 0) return f().dataSync()[0];
-          const { value, grads } = tf.variableGrads(f, vars);
-          optimizer.applyGradients(params, vars.map((v) => grads[v.name]));
-          return value.dataSync()[0];
-        }));
-      if (!Number.isFinite(loss)) {
-        throw new ConfigError(
-          `fit: training loss is ${loss} at step ${st.step} (epoch ${st.epoch + 1})`,
-        );
+      if (st.stoppedEarly || st.epoch >= args.epochs) {
+        st.finished = true;
+        if (best && es?.restoreBest) restore(entries, best);
       }
-      st.lossSum += loss * b;
-      st.lossCount += b;
-      st.step++;
-      st.stepInEpoch = s + 1;
-      bar.update(st.step, {
-        epoch: `${st.epoch + 1}/${args.epochs}`,
-        loss: st.lossSum / st.lossCount,
-      });
-      await args.onStep?.({ step: st.step, epoch: st.epoch + 1, loss });
-      if (
-        args.checkpointEverySteps && st.step % args.checkpointEverySteps === 0 &&
-        st.stepInEpoch < stepsPerEpoch
-      ) await writeCkpt();
+      epochStart = performance.now();
+      await writeCkpt(false); // the weights were pulled before validation
+      await args.onEpochEnd?.(record);
     }
-    // ---- epoch end ----
-    let valLoss = NaN, valF1 = NaN;
-    if (val) {
-      const r = evaluateClassifier(model, args.validation!, {
-        loss: args.loss,
-        classWeights,
-        outputsProbabilities: args.outputsProbabilities,
-        channelsLast: args.channelsLast,
-        batchSize: args.evalBatchSize,
-      });
-      valLoss = r.loss;
-      valF1 = r.f1;
-    }
-    const record: EpochRecord = {
-      epoch: st.epoch + 1,
-      trainLoss: st.lossSum / st.lossCount,
-      valLoss,
-      valF1,
-      lr,
-      seconds: st.epochSeconds + (performance.now() - epochStart) / 1000,
-    };
-    st.rows.push(record);
-    if (es) {
-      const { improved, stop } = es.update(es.monitor === "valLoss" ? valLoss : valF1, st.epoch);
-      if (improved && es.restoreBest) best = snapshot(entries);
-      if (stop) st.stoppedEarly = true;
-    }
-    st.epoch++;
-    st.stepInEpoch = 0;
-    st.perm = null;
-    st.lossSum = 0;
-    st.lossCount = 0;
-    st.epochSeconds = 0;
-    if (st.stoppedEarly || st.epoch >= args.epochs) {
-      st.finished = true;
-      if (best && es?.restoreBest) restore(entries, best);
-    }
-    epochStart = performance.now();
-    await writeCkpt();
-    await args.onEpochEnd?.(record);
+    // a caller's optimiser instance keeps the state, as in a single-thread run
+    if (!ownOptimizer) await pw?.pull({ weights: false, optimizer: true });
+  } finally {
+    await pw?.dispose();
   }
   const last = st.rows[st.rows.length - 1];
   await bar.done({

@@ -13,4 +13,5 @@ export * from "./checkpoint.ts";
 export * from "./progress.ts";
 export * from "./history.ts";
 export * from "./loop.ts";
+export { FitWorkers, loadLoss, type LossSpec } from "./parallel_fit.ts";
 export * from "./save.ts";

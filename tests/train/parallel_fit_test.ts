@@ -1,0 +1,132 @@
+/**
+ * fit with `workers`: two Web Workers train a tf.LayersModel like the
+ * single-thread loop (same weights to 1e-5 with class weights, unequal
+ * shards, freezing/unfreezing and a schedule; a LossSpec loss), learn, and
+ * checkpoint/resume exactly.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals, assertLess, assertRejects } from "@std/assert";
+import { join } from "node:path";
+import { CHECKPOINT_FILE, fit, type FitArgs } from "../../lib/train/loop.ts";
+import { readCheckpoint } from "../../lib/train/checkpoint.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import { tempDir } from "../_helpers.ts";
+import { convModel, flatWeights, toyData, useCpu } from "./_fixtures.ts";
+
+await useCpu();
+
+/** max |a - b| / max |b|. */
+function relDiff(a: number[], b: number[]): number {
+  assertEquals(a.length, b.length);
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / m;
+}
+
+const BASE: FitArgs = {
+  epochs: 3,
+  batchSize: 15, // shards of 8 and 7
+  seed: 4,
+  channelsLast: true,
+  progress: false,
+  workerBackend: ["cpu"], // the same arithmetic as the single-thread reference
+};
+
+async function run(args: Partial<FitArgs>, seed = 21) {
+  const m = convModel(seed);
+  const start = flatWeights(m);
+  const r = await fit(m, toyData(60, 3), { ...BASE, ...args });
+  const w = flatWeights(m);
+  m.dispose();
+  return { r, w, start };
+}
+
+Deno.test("fit workers: 2 = single thread (class weights, freeze/unfreeze, schedule, adamw)", async () => {
+  const args: Partial<FitArgs> = {
+    optimizer: { name: "adamw", lr: 0.02, weightDecay: 0.05 },
+    classWeights: [1, 3, 0.5],
+    freeze: "layer1_conv",
+    unfreezeAtFraction: 0.5,
+    schedule: { name: "decay", lrAt: (s) => 0.02 / (1 + s) },
+    validation: toyData(30, 8),
+  };
+  const seen: number[] = [];
+  const local = await run(args);
+  const par = await run({ ...args, workers: 2, onStep: ({ loss }) => void seen.push(loss) });
+  const d = relDiff(par.w, local.w);
+  assert(d <= 1e-5, `weights: relative difference ${d}`);
+  assert(relDiff(par.w, par.start) > 1e-2, "training moved the weights");
+  par.r.rows.forEach((row, i) => {
+    assertLess(Math.abs(row.trainLoss - local.r.rows[i].trainLoss), 1e-5);
+    assertLess(Math.abs(row.valLoss - local.r.rows[i].valLoss), 1e-5);
+  });
+  // it learns
+  assertLess(par.r.rows[2].trainLoss, par.r.rows[0].trainLoss);
+  assertEquals(seen.length, par.r.steps);
+});
+
+Deno.test("fit workers: LossSpec loss, sgd momentum; a loss function is refused", async () => {
+  const loss = {
+    module: new URL("./_parallel_fit_loss.ts", import.meta.url).href,
+    export: "smoothedCrossEntropy",
+    args: { smoothing: 0.1, classes: 3 },
+  };
+  const args: Partial<FitArgs> = {
+    epochs: 2,
+    loss,
+    optimizer: { name: "sgd", lr: 0.1, momentum: 0.9, nesterov: true },
+  };
+  const local = await run(args, 5);
+  const par = await run({ ...args, workers: 2 }, 5);
+  const d = relDiff(par.w, local.w);
+  assert(d <= 1e-5, `weights: relative difference ${d}`);
+  assertLess(par.r.rows[1].trainLoss, par.r.rows[0].trainLoss);
+  const m = convModel(1);
+  await assertRejects(
+    () =>
+      fit(m, toyData(8, 1), {
+        ...BASE,
+        workers: 2,
+        loss: (o, l) => tf.losses.softmaxCrossEntropy(tf.oneHot(l, 3), o as tf.Tensor) as tf.Scalar,
+      }),
+    ConfigError,
+    "cannot be sent to workers",
+  );
+  m.dispose();
+});
+
+Deno.test("fit workers: a run killed mid-epoch resumes from its checkpoint to the same weights", async () => {
+  const { path, cleanup } = await tempDir();
+  try {
+    const args: Partial<FitArgs> = {
+      epochs: 2,
+      workers: 2,
+      optimizer: { name: "adam", lr: 0.02 },
+      checkpointEverySteps: 3,
+      checkpointDir: path,
+    };
+    const full = await run({ ...args, checkpointDir: join(path, "full") });
+    // killed after step 7 (4 steps per epoch): the last checkpoint is mid-epoch, step 6
+    await assertRejects(() =>
+      run({
+        ...args,
+        onStep: ({ step }) => {
+          if (step === 7) throw new Error("killed");
+        },
+      })
+    );
+    const ck = await readCheckpoint(join(path, CHECKPOINT_FILE));
+    assertEquals(ck?.meta.step, 6);
+    assert(ck!.tensors["opt/w0/m"], "the optimiser state is checkpointed");
+    const resumed = await run(args, 99); // other initial weights: all come from the checkpoint
+    assertEquals(resumed.r.resumedFromStep, 6);
+    const d = relDiff(resumed.w, full.w);
+    assert(d <= 1e-6, `resumed vs uninterrupted: relative difference ${d}`);
+    assertEquals(resumed.r.rows.map((x) => x.trainLoss), full.r.rows.map((x) => x.trainLoss));
+  } finally {
+    await cleanup();
+  }
+});
