@@ -59,14 +59,23 @@ Deno.test({
       [[2, 17, 5], [5, 5, 32], 2, "same", 1], // 5 inputs: dx narrow
       [[2, 21, 3], [3, 3, 18], 1, "valid", 1], // 3 inputs, 18 outputs
       [[3, 15, 40], [5, 40, 7], 1, "same", 1], // narrow 8, input-channel tail
+      // Winograd F(4,5) / F(6,3) / F(5,4): lengths not a multiple of the tile, channel tails
+      [[2, 30, 24], [5, 24, 40], 1, "same", 1],
+      [[3, 13, 16], [3, 16, 16], 1, "same", 1],
+      [[2, 22, 20], [5, 20, 17], 1, "valid", 1],
+      [[2, 9, 33], [4, 33, 18], 1, "same", 1],
     ];
-    for (const [xs, ws, stride, pad, dil] of cases) {
-      await check(
-        `conv1d x${xs} w${ws} s${stride} ${pad} d${dil}`,
-        (x, w) => wsum(tf.conv1d(x as tf.Tensor3D, w as tf.Tensor3D, stride, pad, "NWC", dil)),
-        [xs, ws],
-      );
+    for (const winograd of [true, false]) {
+      native!.setWinograd(winograd);
+      for (const [xs, ws, stride, pad, dil] of cases) {
+        await check(
+          `conv1d x${xs} w${ws} s${stride} ${pad} d${dil} winograd ${winograd}`,
+          (x, w) => wsum(tf.conv1d(x as tf.Tensor3D, w as tf.Tensor3D, stride, pad, "NWC", dil)),
+          [xs, ws],
+        );
+      }
     }
+    native!.setWinograd(true);
     // dilation (tfjs has no dilated-conv gradient: forward only)
     const x = tf.tensor3d(seeded(2 * 40 * 9, 3), [2, 40, 9]);
     const w = tf.tensor3d(seeded(3 * 9 * 33, 4), [3, 9, 33]);

@@ -276,6 +276,200 @@ static inline int narrow_co(int outC) { return outC <= 2 ? 2 : outC <= 4 ? 4 : 8
 static inline int round16(int c) { return (c + VL - 1) / VL * VL; }
 
 /*
+ * Per-thread scratch buffers (Web Workers are threads of one process): large
+ * buffers are reused across calls instead of being mapped, page-faulted and
+ * unmapped by malloc every time. NULL when memory runs out.
+ */
+#define SCRATCH_SLOTS 4
+static __thread float *scratch_buf[SCRATCH_SLOTS];
+static __thread size_t scratch_cap[SCRATCH_SLOTS];
+static float *scratch(int slot, size_t n) {
+  if (scratch_cap[slot] < n) {
+    free(scratch_buf[slot]);
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    scratch_buf[slot] = aligned_alloc(64, bytes);
+    scratch_cap[slot] = scratch_buf[slot] ? n : 0;
+  }
+  return scratch_buf[slot];
+}
+
+/* ---- Winograd F(m, r) for 1-D stride-1 convolutions (n = m + r - 1 = 8 points) ---- */
+
+#define WN 8
+
+/*
+ * Toom-Cook matrices for the correlation y[i] = sum_k d[i + k] g[k]
+ * (i < m, k < r, d of length n): y = AT [(G g) . (BT d)], with the points
+ * 0, 1, -1, 2, -2, 1/2, -1/2 and infinity. E_k is the n x k evaluation matrix
+ * (rows [1, a, ..., a^(k-1)]; the infinity row picks the top coefficient);
+ * G = E_r, AT = E_m^T, BT = (E_n^-1)^T.
+ */
+static void wino_mats(int m, int r, float AT[WN][WN], float G[WN][WN], float BT[WN][WN]) {
+  static const double pts[WN - 1] = {0, 1, -1, 2, -2, 0.5, -0.5};
+  double V[WN][2 * WN];
+  for (int j = 0; j < WN; j++)
+    for (int c = 0; c < WN; c++) {
+      double e = j < WN - 1 ? 1 : (c == WN - 1);
+      if (j < WN - 1)
+        for (int q = 0; q < c; q++) e *= pts[j];
+      V[j][c] = e;
+      V[j][WN + c] = j == c;
+    }
+  for (int c = 0; c < WN; c++) { /* Gauss-Jordan with partial pivoting */
+    int p = c;
+    for (int i = c + 1; i < WN; i++)
+      if ((V[i][c] < 0 ? -V[i][c] : V[i][c]) > (V[p][c] < 0 ? -V[p][c] : V[p][c])) p = i;
+    for (int j = 0; j < 2 * WN; j++) {
+      double t = V[c][j];
+      V[c][j] = V[p][j];
+      V[p][j] = t;
+    }
+    double d = V[c][c];
+    for (int j = 0; j < 2 * WN; j++) V[c][j] /= d;
+    for (int i = 0; i < WN; i++)
+      if (i != c) {
+        double f = V[i][c];
+        for (int j = 0; j < 2 * WN; j++) V[i][j] -= f * V[c][j];
+      }
+  }
+  for (int i = 0; i < WN; i++)
+    for (int j = 0; j < WN; j++) BT[i][j] = (float)V[j][WN + i];
+  for (int j = 0; j < WN; j++)
+    for (int c = 0; c < WN; c++) {
+      double eg = 0, ea = 0;
+      if (j < WN - 1) {
+        eg = ea = 1;
+        for (int q = 0; q < c; q++) eg *= pts[j];
+        ea = eg;
+      } else {
+        eg = c == r - 1;
+        ea = c == m - 1;
+      }
+      G[j][c] = c < r ? (float)eg : 0;
+      if (c < m) AT[c][j] = (float)ea;
+    }
+}
+
+/* Whether a conv can run as a 1-D Winograd correlation: height 1, stride 1, no dilation, r in 3..5, wide enough. */
+static int wino_ok(int H, int OH, int FH, int FW, int sh, int sw, int dh, int dw, int inC, int outC) {
+  return H == 1 && OH == 1 && FH == 1 && FW >= 3 && FW <= 5 && sh == 1 && sw == 1 && dh == 1 &&
+         dw == 1 && inC >= 16 && outC >= 16;
+}
+
+/*
+ * out[b][o][:] = sum_k in[b][o - pad + k][:] . w[k]  (w: [r][inC][outC] read
+ * through wAt(k, ci, co) layout given by (wsK, wsC, wsO) strides), for
+ * o < outL, by Winograd F(9 - r, r): input and output transforms vectorised
+ * over channels, the 8 products as GEMMs on the micro-kernels.
+ */
+static int wino1d(const float *in, int N, int inL, int inC, const float *w, long wsK, long wsC,
+                  long wsO, int r, int pad, float *out, int outL, int outC, const float *bias,
+                  int relu) {
+  int m = WN + 1 - r;
+  float AT[WN][WN], G[WN][WN], BT[WN][WN];
+  wino_mats(m, r, AT, G, BT);
+  int tilesPer = (outL + m - 1) / m;
+  long T = (long)N * tilesPer;
+  int ldu = round16(outC);
+  float *U = scratch(0, (size_t)WN * inC * ldu);
+  float *Vb = scratch(1, (size_t)WN * T * inC);
+  float *Mb = scratch(2, (size_t)WN * T * outC);
+  float *wc = scratch(3, (size_t)r * inC * outC + inC);
+  if (!U || !Vb || !Mb || !wc) return -1;
+  float *zeros = wc + (size_t)r * inC * outC;
+  memset(zeros, 0, inC * sizeof(float));
+  memset(U, 0, (size_t)WN * inC * ldu * sizeof(float));
+  /* the filter as [r][inC][outC], contiguous (a blocked transpose when it is strided) */
+  for (int k = 0; k < r; k++) {
+    const float *wk = w + k * wsK;
+    float *dk = wc + (size_t)k * inC * outC;
+    if (wsO == 1 && wsC == outC) {
+      memcpy(dk, wk, (size_t)inC * outC * sizeof(float));
+      continue;
+    }
+    for (int c0 = 0; c0 < inC; c0 += 32)
+      for (int o0 = 0; o0 < outC; o0 += 32)
+        for (int ci = c0; ci < c0 + 32 && ci < inC; ci++)
+          for (int co = o0; co < o0 + 32 && co < outC; co++) dk[(size_t)ci * outC + co] = wk[ci * wsC + co * wsO];
+  }
+  /* U[xi][ci][co] = sum_k G[xi][k] w[k][ci][co] */
+  for (int xi = 0; xi < WN; xi++)
+    for (int k = 0; k < r; k++) {
+      float gk = G[xi][k];
+      if (gk == 0) continue;
+      for (int ci = 0; ci < inC; ci++) {
+        float *u = U + ((size_t)xi * inC + ci) * ldu;
+        const float *wk = wc + ((size_t)k * inC + ci) * outC;
+        for (int co = 0; co < outC; co++) u[co] += gk * wk[co];
+      }
+    }
+  /* V[xi][t][:] = sum_j BT[xi][j] d_j, d_j = in[b][t0 - pad + j] (zero outside) */
+  int nv = inC / VL * VL;
+  for (long t = 0; t < T; t++) {
+    long b = t / tilesPer;
+    int o0 = (int)(t % tilesPer) * m;
+    const float *d[WN];
+    for (int j = 0; j < WN; j++) {
+      int p = o0 - pad + j;
+      d[j] = p >= 0 && p < inL ? in + ((size_t)b * inL + p) * inC : zeros;
+    }
+    for (int c = 0; c < nv; c += VL) {
+      vf dv[WN];
+      for (int j = 0; j < WN; j++) dv[j] = vload(d[j] + c);
+      for (int xi = 0; xi < WN; xi++) {
+        vf acc = (vf){0};
+        for (int j = 0; j < WN; j++) acc += BT[xi][j] * dv[j];
+        vstore(Vb + ((size_t)xi * T + t) * inC + c, acc);
+      }
+    }
+    for (int c = nv; c < inC; c++)
+      for (int xi = 0; xi < WN; xi++) {
+        float acc = 0;
+        for (int j = 0; j < WN; j++) acc += BT[xi][j] * d[j][c];
+        Vb[((size_t)xi * T + t) * inC + c] = acc;
+      }
+  }
+  /* M[xi] = V[xi] . U[xi] */
+  for (int xi = 0; xi < WN; xi++) {
+    rows_src s = {Vb + (size_t)xi * T * inC, 1, (int)T, inC, 1, (int)T, 1, 1, 1, 1, 1, 1, 0, 0, 0,
+                  zeros};
+    conv_rows(&s, T, U + (size_t)xi * inC * ldu, ldu, outC, Mb + (size_t)xi * T * outC, 0, 0);
+  }
+  /* out[b][o0 + i][:] = sum_xi AT[i][xi] M[xi][t][:] (+ bias, ReLU) */
+  int ov = outC / VL * VL;
+  for (long t = 0; t < T; t++) {
+    long b = t / tilesPer;
+    int o0 = (int)(t % tilesPer) * m;
+    for (int i = 0; i < m && o0 + i < outL; i++) {
+      float *o = out + ((size_t)b * outL + o0 + i) * outC;
+      for (int c = 0; c < ov; c += VL) {
+        vf acc = bias ? vload(bias + c) : (vf){0};
+        for (int xi = 0; xi < WN; xi++)
+          if (AT[i][xi] != 0) acc += AT[i][xi] * vload(Mb + ((size_t)xi * T + t) * outC + c);
+        if (relu) acc = (vf)((vi)acc & (acc > 0));
+        vstore(o + c, acc);
+      }
+      for (int c = ov; c < outC; c++) {
+        float acc = bias ? bias[c] : 0;
+        for (int xi = 0; xi < WN; xi++) acc += AT[i][xi] * Mb[((size_t)xi * T + t) * outC + c];
+        o[c] = relu && acc < 0 ? 0 : acc;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Set by har_set_winograd (tests compare both paths); on by default. */
+static volatile int winograd_on = 1;
+
+/* Turn the Winograd path on (1) or off (0); returns the previous setting. */
+int32_t har_set_winograd(int32_t on) {
+  int prev = winograd_on;
+  winograd_on = on != 0;
+  return prev;
+}
+
+/*
  * y = conv(x, w) (+ bias, ReLU when flags & 1). Offsets are float32 element
  * offsets into `base` (the wasm heap); bias < 0: none.
  */
@@ -284,6 +478,10 @@ void har_conv_forward(float *base, int32_t x, int32_t w, int32_t y, int32_t bias
   int taps = g[G_FH] * g[G_FW], C = g[G_C], K = g[G_K];
   long rows = (long)g[G_N] * g[G_OH] * g[G_OW];
   if (rows == 0 || K == 0) return;
+  if (winograd_on && wino_ok(g[G_H], g[G_OH], g[G_FH], g[G_FW], g[G_SH], g[G_SW], g[G_DH], g[G_DW], C, K) &&
+      wino1d(base + x, g[G_N], g[G_W], C, base + w, (long)C * K, K, 1, g[G_FW], g[G_PL], base + y,
+             g[G_OW], K, bias >= 0 ? base + bias : 0, flags & 1) == 0)
+    return;
   float *zeros = calloc(C > 0 ? C : 1, sizeof(float));
   rows_src s = {base + x, g[G_H], g[G_W], C, g[G_OH], g[G_OW], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
                 g[G_DH], g[G_DW], g[G_PT], g[G_PL], 0, zeros};
@@ -320,6 +518,15 @@ void har_conv_backprop_input(float *base, int32_t dy, int32_t w, int32_t dx, con
   if (K == 0) {
     memset(base + dx, 0, rows * C * sizeof(float));
     return;
+  }
+  /* stride 1: dx[i] = sum_j dy[i - (r-1-pad) + j] . w[r-1-j]^T, a correlation with the flipped, transposed filter */
+  if (winograd_on && wino_ok(g[G_OH], g[G_H], g[G_FH], g[G_FW], g[G_SH], g[G_SW], g[G_DH], g[G_DW], K, C)) {
+    int r = g[G_FW];
+    /* w'[j][co][ci] = w[r-1-j][ci][co]: start at tap r-1, step -C*K per tap, K... */
+    const float *w0 = base + w + (size_t)(r - 1) * C * K;
+    if (wino1d(base + dy, g[G_N], g[G_OW], K, w0, -(long)C * K, 1, K, r, r - 1 - g[G_PL], base + dx,
+               g[G_W], C, 0, 0) == 0)
+      return;
   }
   float *zeros = calloc(K, sizeof(float));
   rows_src s = {base + dy, g[G_OH], g[G_OW], K, g[G_H], g[G_W], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
@@ -417,15 +624,9 @@ static bwf_fn bwf_kernel(int nv, int rc) {
 }
 
 /* dw[FH, FW, Cin, Cout] of y = conv(x, w) given x and dy. */
-void har_conv_backprop_filter(float *base, int32_t x, int32_t dy, int32_t dw, const int32_t *g) {
-  int taps = g[G_FH] * g[G_FW], C = g[G_C], K = g[G_K];
-  long rows = (long)g[G_N] * g[G_OH] * g[G_OW];
-  float *out = base + dw;
-  memset(out, 0, (size_t)taps * C * K * sizeof(float));
-  if (rows == 0 || C == 0 || K == 0) return;
-  float *zeros = calloc(C, sizeof(float));
-  rows_src s = {base + x, g[G_H], g[G_W], C, g[G_OH], g[G_OW], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
-                g[G_DH], g[G_DW], g[G_PT], g[G_PL], 0, zeros};
+/* out[taps][C][K] = sum over rows of src(row, tap)[ci] * dy[row][co] (out zeroed by the caller). */
+static void filter_grad(const rows_src *s, long rows, const float *dyp, int K, float *out) {
+  int taps = s->FH * s->FW, C = s->inC;
   int ldd = round16(K);
   /* rows per chunk: the chunk's dy (ldd floats a row) stays in L1/L2 */
   long chunk = 16384 / ldd;
@@ -433,11 +634,10 @@ void har_conv_backprop_filter(float *base, int32_t x, int32_t dy, int32_t dw, co
   if (chunk > 512) chunk = 512;
   const float **ptrs = malloc(sizeof(float *) * chunk * taps);
   float *d = aligned_alloc(64, (size_t)chunk * ldd * sizeof(float));
-  const float *dyp = base + dy;
   for (long r0 = 0; r0 < rows; r0 += chunk) {
     long nr = rows - r0 < chunk ? rows - r0 : chunk;
     for (long r = 0; r < nr; r++) {
-      row_sources(&s, r0 + r, ptrs + r * taps);
+      row_sources(s, r0 + r, ptrs + r * taps);
       memcpy(d + r * ldd, dyp + (r0 + r) * K, K * sizeof(float));
       if (ldd != K) memset(d + r * ldd + K, 0, (ldd - K) * sizeof(float));
     }
@@ -449,7 +649,7 @@ void har_conv_backprop_filter(float *base, int32_t x, int32_t dy, int32_t dw, co
           int k = 0;
           while (c0 + BWF_RC[NV][k] > C) k++;
           int rc = BWF_RC[NV][k];
-          bwf_kernel(NV, rc)(ptrs + t, taps, zeros, c0, nr, d + co, ldd,
+          bwf_kernel(NV, rc)(ptrs + t, taps, s->zeros, c0, nr, d + co, ldd,
                              out + ((size_t)t * C + c0) * K + co, K, cols);
           c0 += rc;
         }
@@ -458,6 +658,100 @@ void har_conv_backprop_filter(float *base, int32_t x, int32_t dy, int32_t dw, co
   }
   free(d);
   free(ptrs);
+}
+
+/*
+ * Filter gradient of a 1-D stride-1 conv by Winograd F(r, m) (the dy tile of
+ * length m = 9 - r is the "filter", the r taps the outputs):
+ * dw[k] = sum_xi AT[k][xi] (Vx[xi]^T . Udy[xi]), Vx = BT x-tiles, Udy = G dy-tiles.
+ */
+static int wino1d_filter(const float *x, int N, int inL, int C, const float *dy, int outL, int K,
+                         int r, int pad, float *dw) {
+  int m = WN + 1 - r;
+  float AT[WN][WN], G[WN][WN], BT[WN][WN];
+  wino_mats(r, m, AT, G, BT); /* r outputs, filter (dy tile) of length m */
+  int tilesPer = (outL + m - 1) / m;
+  long T = (long)N * tilesPer;
+  float *Vx = scratch(1, (size_t)WN * T * C);
+  float *Ud = scratch(2, (size_t)WN * T * K);
+  float *P = scratch(0, (size_t)WN * C * K + C + K);
+  if (!Vx || !Ud || !P) return -1;
+  float *zeros = P + (size_t)WN * C * K;
+  memset(zeros, 0, (C + K) * sizeof(float));
+  int cv = C / VL * VL, kv = K / VL * VL;
+  for (long t = 0; t < T; t++) {
+    long b = t / tilesPer;
+    int o0 = (int)(t % tilesPer) * m;
+    const float *xs[WN], *ds[WN];
+    for (int j = 0; j < WN; j++) {
+      int p = o0 - pad + j;
+      xs[j] = p >= 0 && p < inL ? x + ((size_t)b * inL + p) * C : zeros;
+    }
+    for (int i = 0; i < m; i++) ds[i] = o0 + i < outL ? dy + ((size_t)b * outL + o0 + i) * K : zeros;
+    for (int c = 0; c < cv; c += VL) {
+      vf v[WN];
+      for (int j = 0; j < WN; j++) v[j] = vload(xs[j] + c);
+      for (int xi = 0; xi < WN; xi++) {
+        vf acc = (vf){0};
+        for (int j = 0; j < WN; j++) acc += BT[xi][j] * v[j];
+        vstore(Vx + ((size_t)xi * T + t) * C + c, acc);
+      }
+    }
+    for (int c = cv; c < C; c++)
+      for (int xi = 0; xi < WN; xi++) {
+        float acc = 0;
+        for (int j = 0; j < WN; j++) acc += BT[xi][j] * xs[j][c];
+        Vx[((size_t)xi * T + t) * C + c] = acc;
+      }
+    for (int c = 0; c < kv; c += VL) {
+      vf v[WN];
+      for (int i = 0; i < m; i++) v[i] = vload(ds[i] + c);
+      for (int xi = 0; xi < WN; xi++) {
+        vf acc = (vf){0};
+        for (int i = 0; i < m; i++) acc += G[xi][i] * v[i];
+        vstore(Ud + ((size_t)xi * T + t) * K + c, acc);
+      }
+    }
+    for (int c = kv; c < K; c++)
+      for (int xi = 0; xi < WN; xi++) {
+        float acc = 0;
+        for (int i = 0; i < m; i++) acc += G[xi][i] * ds[i][c];
+        Ud[((size_t)xi * T + t) * K + c] = acc;
+      }
+  }
+  memset(P, 0, (size_t)WN * C * K * sizeof(float));
+  for (int xi = 0; xi < WN; xi++) {
+    rows_src s = {Vx + (size_t)xi * T * C, 1, (int)T, C, 1, (int)T, 1, 1, 1, 1, 1, 1, 0, 0, 0, zeros};
+    filter_grad(&s, T, Ud + (size_t)xi * T * K, K, P + (size_t)xi * C * K);
+  }
+  /* dw[k] = sum_xi AT[k][xi] P[xi] */
+  long ck = (long)C * K;
+  for (int k = 0; k < r; k++) {
+    float *o = dw + k * ck;
+    for (long e = 0; e < ck; e++) {
+      float acc = 0;
+      for (int xi = 0; xi < WN; xi++) acc += AT[k][xi] * P[xi * ck + e];
+      o[e] = acc;
+    }
+  }
+  return 0;
+}
+
+/* dw[FH, FW, Cin, Cout] of y = conv(x, w) given x and dy. */
+void har_conv_backprop_filter(float *base, int32_t x, int32_t dy, int32_t dw, const int32_t *g) {
+  int taps = g[G_FH] * g[G_FW], C = g[G_C], K = g[G_K];
+  long rows = (long)g[G_N] * g[G_OH] * g[G_OW];
+  float *out = base + dw;
+  if (winograd_on && rows > 0 &&
+      wino_ok(g[G_H], g[G_OH], g[G_FH], g[G_FW], g[G_SH], g[G_SW], g[G_DH], g[G_DW], C, K) &&
+      wino1d_filter(base + x, g[G_N], g[G_W], C, base + dy, g[G_OW], K, g[G_FW], g[G_PL], out) == 0)
+    return;
+  memset(out, 0, (size_t)taps * C * K * sizeof(float));
+  if (rows == 0 || C == 0 || K == 0) return;
+  float *zeros = calloc(C, sizeof(float));
+  rows_src s = {base + x, g[G_H], g[G_W], C, g[G_OH], g[G_OW], g[G_FH], g[G_FW], g[G_SH], g[G_SW],
+                g[G_DH], g[G_DW], g[G_PT], g[G_PL], 0, zeros};
+  filter_grad(&s, rows, base + dy, K, out);
   free(zeros);
 }
 
