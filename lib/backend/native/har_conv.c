@@ -350,6 +350,30 @@ static void wino_mats(int m, int r, float AT[WN][WN], float G[WN][WN], float BT[
     }
 }
 
+/*
+ * One tile of a Winograd transform: dst[(xi*T + t)*C + c] = sum_{j < nin}
+ * Mx[xi][j] * src[j][c] for the WN points xi, vectorised over channels c.
+ */
+static inline __attribute__((always_inline)) void wino_transform_tile(const float Mx[WN][WN], int nin, const float *const *src, int C,
+                                float *dst, long T, long t) {
+  int cv = C / VL * VL;
+  for (int c = 0; c < cv; c += VL) {
+    vf v[WN];
+    for (int j = 0; j < nin; j++) v[j] = vload(src[j] + c);
+    for (int xi = 0; xi < WN; xi++) {
+      vf acc = (vf){0};
+      for (int j = 0; j < nin; j++) acc += Mx[xi][j] * v[j];
+      vstore(dst + ((size_t)xi * T + t) * C + c, acc);
+    }
+  }
+  for (int c = cv; c < C; c++)
+    for (int xi = 0; xi < WN; xi++) {
+      float acc = 0;
+      for (int j = 0; j < nin; j++) acc += Mx[xi][j] * src[j][c];
+      dst[((size_t)xi * T + t) * C + c] = acc;
+    }
+}
+
 /* Whether a conv can run as a 1-D Winograd correlation: height 1, stride 1, no dilation, r in 3..5, wide enough. */
 static int wino_ok(int H, int OH, int FH, int FW, int sh, int sw, int dh, int dw, int inC, int outC) {
   return H == 1 && OH == 1 && FH == 1 && FW >= 3 && FW <= 5 && sh == 1 && sw == 1 && dh == 1 &&
@@ -404,7 +428,6 @@ static int wino1d(const float *in, int N, int inL, int inC, const float *w, long
       }
     }
   /* V[xi][t][:] = sum_j BT[xi][j] d_j, d_j = in[b][t0 - pad + j] (zero outside) */
-  int nv = inC / VL * VL;
   for (long t = 0; t < T; t++) {
     long b = t / tilesPer;
     int o0 = (int)(t % tilesPer) * m;
@@ -413,21 +436,7 @@ static int wino1d(const float *in, int N, int inL, int inC, const float *w, long
       int p = o0 - pad + j;
       d[j] = p >= 0 && p < inL ? in + ((size_t)b * inL + p) * inC : zeros;
     }
-    for (int c = 0; c < nv; c += VL) {
-      vf dv[WN];
-      for (int j = 0; j < WN; j++) dv[j] = vload(d[j] + c);
-      for (int xi = 0; xi < WN; xi++) {
-        vf acc = (vf){0};
-        for (int j = 0; j < WN; j++) acc += BT[xi][j] * dv[j];
-        vstore(Vb + ((size_t)xi * T + t) * inC + c, acc);
-      }
-    }
-    for (int c = nv; c < inC; c++)
-      for (int xi = 0; xi < WN; xi++) {
-        float acc = 0;
-        for (int j = 0; j < WN; j++) acc += BT[xi][j] * d[j][c];
-        Vb[((size_t)xi * T + t) * inC + c] = acc;
-      }
+    wino_transform_tile(BT, WN, d, inC, Vb, T, t);
   }
   /* M[xi] = V[xi] . U[xi] */
   for (int xi = 0; xi < WN; xi++) {
@@ -678,7 +687,6 @@ static int wino1d_filter(const float *x, int N, int inL, int C, const float *dy,
   if (!Vx || !Ud || !P) return -1;
   float *zeros = P + (size_t)WN * C * K;
   memset(zeros, 0, (C + K) * sizeof(float));
-  int cv = C / VL * VL, kv = K / VL * VL;
   for (long t = 0; t < T; t++) {
     long b = t / tilesPer;
     int o0 = (int)(t % tilesPer) * m;
@@ -688,36 +696,8 @@ static int wino1d_filter(const float *x, int N, int inL, int C, const float *dy,
       xs[j] = p >= 0 && p < inL ? x + ((size_t)b * inL + p) * C : zeros;
     }
     for (int i = 0; i < m; i++) ds[i] = o0 + i < outL ? dy + ((size_t)b * outL + o0 + i) * K : zeros;
-    for (int c = 0; c < cv; c += VL) {
-      vf v[WN];
-      for (int j = 0; j < WN; j++) v[j] = vload(xs[j] + c);
-      for (int xi = 0; xi < WN; xi++) {
-        vf acc = (vf){0};
-        for (int j = 0; j < WN; j++) acc += BT[xi][j] * v[j];
-        vstore(Vx + ((size_t)xi * T + t) * C + c, acc);
-      }
-    }
-    for (int c = cv; c < C; c++)
-      for (int xi = 0; xi < WN; xi++) {
-        float acc = 0;
-        for (int j = 0; j < WN; j++) acc += BT[xi][j] * xs[j][c];
-        Vx[((size_t)xi * T + t) * C + c] = acc;
-      }
-    for (int c = 0; c < kv; c += VL) {
-      vf v[WN];
-      for (int i = 0; i < m; i++) v[i] = vload(ds[i] + c);
-      for (int xi = 0; xi < WN; xi++) {
-        vf acc = (vf){0};
-        for (int i = 0; i < m; i++) acc += G[xi][i] * v[i];
-        vstore(Ud + ((size_t)xi * T + t) * K + c, acc);
-      }
-    }
-    for (int c = kv; c < K; c++)
-      for (int xi = 0; xi < WN; xi++) {
-        float acc = 0;
-        for (int i = 0; i < m; i++) acc += G[xi][i] * ds[i][c];
-        Ud[((size_t)xi * T + t) * K + c] = acc;
-      }
+    wino_transform_tile(BT, WN, xs, C, Vx, T, t);
+    wino_transform_tile(G, m, ds, K, Ud, T, t);
   }
   memset(P, 0, (size_t)WN * C * K * sizeof(float));
   for (int xi = 0; xi < WN; xi++) {
