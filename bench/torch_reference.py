@@ -189,10 +189,17 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="timed runs per model (after warm-up); ms/step is their median")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    rows = [bench(m, a.steps, a.warmup) for m in a.models.split(",")]
+    rows = []
+    for m in a.models.split(","):
+        runs = sorted((bench(m, a.steps, a.warmup) for _ in range(a.repeats)), key=lambda r: r["msPerStep"])
+        row = runs[len(runs) // 2]
+        row["runsMs"] = [r["msPerStep"] for r in runs]
+        rows.append(row)
     info = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__,
             "threads": a.threads, "cpu": cpu_model(),
             "mkldnn": torch.backends.mkldnn.is_available(), "blas": blas_in_use(),
