@@ -378,3 +378,39 @@ Deno.test("ReLU gradient: one fused kernel on wasm, equal to cpu (zeros and NaN 
   }
   await tf.setBackend("cpu");
 });
+
+Deno.test("SimCLR (NT-Xent) and CPC (GRU context + InfoNCE) heads: gradients equal cpu", async () => {
+  // SimCLR: 2B views, projection MLP, cosine similarities / τ, positives i <-> i ± B
+  const B = 3, D = 6, H = 5, P = 4;
+  const labels = tf.oneHot(tf.tensor1d([3, 4, 5, 0, 1, 2], "int32"), 2 * B);
+  await check(
+    "simclr nt-xent",
+    (h, w1, w2) => {
+      const z = tf.relu(tf.matMul(h, w1)).matMul(w2);
+      const zn = z.div(z.square().sum(1, true).add(1e-8).sqrt());
+      const sim = tf.matMul(zn, zn, false, true).div(0.5).sub(tf.eye(2 * B).mul(1e9));
+      return tf.losses.softmaxCrossEntropy(labels, sim) as tf.Scalar;
+    },
+    [[2 * B, D], [D, H], [H, P]],
+  );
+  // CPC: GRU over T encodings, predict the encoding k steps ahead, InfoNCE over the batch
+  const T = 4, E = 5, C = 4;
+  await check(
+    "cpc gru + infonce",
+    (enc, wz, wr, wh, wk) => {
+      const x = enc as tf.Tensor3D; // [B, T, E]
+      let c = tf.zeros([B, C]);
+      const steps = tf.unstack(x, 1);
+      for (let t = 0; t < T - 1; t++) {
+        const xc = tf.concat([steps[t], c], 1);
+        const zg = tf.sigmoid(tf.matMul(xc, wz)), rg = tf.sigmoid(tf.matMul(xc, wr));
+        const hh = tf.tanh(tf.matMul(tf.concat([steps[t], rg.mul(c)], 1), wh));
+        c = zg.mul(c).add(tf.scalar(1).sub(zg).mul(hh));
+      }
+      const pred = tf.matMul(c, wk); // [B, E]: the next encoding
+      const scores = tf.matMul(pred, steps[T - 1], false, true); // [B, B]
+      return tf.losses.softmaxCrossEntropy(tf.eye(B), scores) as tf.Scalar;
+    },
+    [[B, T, E], [E + C, C], [E + C, C], [E + C, C], [C, E]],
+  );
+});
