@@ -8,19 +8,10 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { loadNativeKernels } from "../../lib/backend/native.ts";
 import { NATIVE_MIN_CHANNELS } from "../../lib/backend/conv_kernels.ts";
-import { seeded, useEngine, valueAndGrads } from "./_grad_util.ts";
+import { relErr, seeded, useEngine, valueAndGrads } from "./_grad_util.ts";
 
 const native = loadNativeKernels().native;
 const skip = native === null;
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / Math.max(den, 1e-12);
-}
 
 const wsum = (y: tf.Tensor) =>
   y.mul(tf.sin(tf.range(0, y.size).reshape(y.shape))).sum() as tf.Scalar;

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { initBackend } from "../../lib/backend/select.ts";
 import { loadNativeKernels } from "../../lib/backend/native.ts";
+import { relErr } from "../backend/_grad_util.ts";
 import {
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
@@ -19,17 +20,6 @@ import {
 } from "../../lib/models/batchnorm.ts";
 
 const TOL = 1e-5;
-
-/** max|a-b| / max|b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return m === 0 ? d : d / m;
-}
 
 /** Deterministic values in [offset − scale, offset + scale). */
 function seeded(n: number, seed: number, scale = 1, offset = 0): Float32Array {
