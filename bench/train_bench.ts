@@ -91,11 +91,20 @@ export interface TorchReference {
 
 /**
  * Read `bench/torch_results.json` (bench/torch_reference.py's output on this
- * machine); null when absent. A malformed file is an error naming it.
+ * machine), once per file; null when absent. A malformed file is an error
+ * naming it.
  */
 export function loadTorchReference(
   file = new URL("./torch_results.json", import.meta.url),
 ): TorchReference | null {
+  const key = String(file);
+  if (!torchRefCache.has(key)) torchRefCache.set(key, readTorchReference(file));
+  return torchRefCache.get(key)!;
+}
+
+const torchRefCache = new Map<string, TorchReference | null>();
+
+function readTorchReference(file: URL | string): TorchReference | null {
   let text: string;
   try {
     text = Deno.readTextFileSync(file);

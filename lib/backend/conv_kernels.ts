@@ -49,12 +49,6 @@ function convInfoOf(
   );
 }
 
-/**
- * Fewest channels summed per filter tap (Cin for the forward pass and the
- * filter gradient, Cout for the input gradient) for the native direct kernels.
- */
-export const NATIVE_MIN_CHANNELS = 1;
-
 /** The int32 geometry the native kernels take (see native.ts `ConvGeometry`). */
 export function nativeGeometry(c: ConvInfo): Int32Array {
   return new Int32Array([
@@ -410,8 +404,8 @@ export function convKernels(
     );
     return out;
   };
-  const useNative = (c: ConvInfo, reduce: number) =>
-    native !== null && reduce >= NATIVE_MIN_CHANNELS && !isPointwise(c);
+  // every non-pointwise conv: the native kernels cover all channel counts
+  const useNative = (c: ConvInfo) => native !== null && !isPointwise(c);
   const nhwc = (attrs: Attrs) => (attrs.dataFormat ?? "NHWC") === "NHWC";
   const conv2d: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { x, filter } = inputs as Record<string, Info>;
@@ -421,7 +415,7 @@ export function convKernels(
     }
     const c = convInfoOf(x.shape, filter.shape, a, a.dilations);
     const be = backend as unknown as BackendWasm;
-    if (useNative(c, c.inChannels)) return nativeFwd(be, x, filter, c);
+    if (useNative(c)) return nativeFwd(be, x, filter, c);
     return heapConv2D(be, gemm, x, filter, c);
   };
   const fusedConv2d: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -433,23 +427,13 @@ export function convKernels(
     const be = backend as unknown as BackendWasm;
     const c = convInfoOf(x.shape, filter.shape, a, a.dilations);
     const act = a.activation ?? "linear";
-    if (useNative(c, c.inChannels)) {
-      const biasOk = !bias || (bias.shape.length === 1 && bias.shape[0] === c.outChannels);
-      if (biasOk && (act === "linear" || act === "relu")) {
-        return nativeFwd(be, x, filter, c, bias, act === "relu");
-      }
+    const perChannelBias = !bias || (bias.shape.length === 1 && bias.shape[0] === c.outChannels);
+    if (useNative(c) && perChannelBias && (act === "linear" || act === "relu")) {
+      // bias and ReLU fused into the native kernel's store
+      return nativeFwd(be, x, filter, c, bias, act === "relu");
     }
-    const out = useNative(c, c.inChannels)
-      ? nativeFwd(be, x, filter, c)
-      : heapConv2D(be, gemm, x, filter, c);
-    return applyBiasActivation(
-      be,
-      out,
-      bias,
-      a.activation,
-      preluActivationWeights,
-      a.leakyreluAlpha,
-    );
+    const out = useNative(c) ? nativeFwd(be, x, filter, c) : heapConv2D(be, gemm, x, filter, c);
+    return applyBiasActivation(be, out, bias, act, preluActivationWeights, a.leakyreluAlpha);
   };
   const backpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs as Record<string, Info>;
@@ -457,7 +441,7 @@ export function convKernels(
     if (!nhwc(a)) throw new Error("Conv2DBackpropFilter (wasm): only NHWC is supported");
     const c = convInfoOf(x.shape, a.filterShape, a);
     const be = backend as unknown as BackendWasm;
-    if (useNative(c, c.inChannels) && x.dtype === "float32") {
+    if (useNative(c) && x.dtype === "float32") {
       const dw = be.makeOutput(a.filterShape, "float32");
       native!.convBackpropFilter(heap(be), off(be, x), off(be, dy), off(be, dw), nativeGeometry(c));
       return dw;
@@ -470,7 +454,7 @@ export function convKernels(
     if (!nhwc(a)) return original("Conv2DBackpropInput")!.kernelFunc({ inputs, backend, attrs });
     const c = convInfoOf(a.inputShape, filter.shape, a);
     const be = backend as unknown as BackendWasm;
-    if (useNative(c, c.outChannels) && dy.dtype === "float32") {
+    if (useNative(c) && dy.dtype === "float32") {
       const dx = be.makeOutput(a.inputShape, "float32");
       native!.convBackpropInput(
         heap(be),

@@ -19,9 +19,17 @@ import { type BackendWasm, blasHeapGemm, type HeapGemm, wasmHeapGemm } from "./h
 import { matmulKernels } from "./matmul_kernels.ts";
 import { convKernels } from "./conv_kernels.ts";
 import { memoryKernels } from "./memory_kernels.ts";
-import { normKernels, registerFastBatchNormGradient } from "./norm_kernels.ts";
+import {
+  normKernels,
+  registerFastBatchNormGradient,
+  unregisterFastBatchNormGradient,
+} from "./norm_kernels.ts";
 import { registerMissingGradients } from "./gradients.ts";
-import { activationKernels, registerFastReluGradient } from "./activation_kernels.ts";
+import {
+  activationKernels,
+  registerFastReluGradient,
+  unregisterFastReluGradient,
+} from "./activation_kernels.ts";
 import type { NativeKernels } from "./native.ts";
 
 /** Options for {@link installWasmKernels}. */
@@ -46,9 +54,7 @@ export interface InstalledKernels {
   engine: "blas" | "wasm";
   /** Names of the kernels now overridden or added on `wasm`. */
   kernels: string[];
-  /** Whether our native kernels back the convolutions. */
-  native: boolean;
-  /** The native kernels installed with them (null: none), for other kernels to use. */
+  /** The native kernels behind the convolutions and ReLU gradient (null: none), for other kernels to use. */
   nativeKernels: NativeKernels | null;
 }
 
@@ -97,18 +103,22 @@ export function installWasmKernels(options: InstallWasmKernelsOptions = {}): Ins
   installed = {
     engine: gemm.engine,
     kernels: configs.map((c) => c.kernelName),
-    native: !!options.native,
     nativeKernels: options.native ?? null,
   };
   return installed;
 }
 
-/** Restore the stock wasm kernels (a kernel that did not exist is unregistered). */
+/**
+ * Restore the stock wasm kernels (a kernel that did not exist is
+ * unregistered) and tfjs-core's own batch-norm and ReLU gradients.
+ */
 export function uninstallWasmKernels(): void {
   for (const [name, config] of originals) {
     if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
     if (config) tf.registerKernel(config);
   }
   originals.clear();
+  unregisterFastBatchNormGradient();
+  unregisterFastReluGradient();
   installed = null;
 }

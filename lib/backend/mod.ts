@@ -19,7 +19,6 @@ export {
   heapConv2DBackpropFilter,
   heapConv2DBackpropInput,
   im2col,
-  NATIVE_MIN_CHANNELS,
   nativeGeometry,
 } from "./conv_kernels.ts";
 export {

@@ -7,7 +7,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { loadNativeKernels } from "../../lib/backend/native.ts";
-import { NATIVE_MIN_CHANNELS } from "../../lib/backend/conv_kernels.ts";
 import { relErr, seeded, useEngine, valueAndGrads } from "./_grad_util.ts";
 
 const native = loadNativeKernels().native;
@@ -112,10 +111,9 @@ Deno.test({
 });
 
 Deno.test({
-  name: "native kernels handle only convolutions with enough channels per tap",
+  name: "a second load reuses the cached library",
   ignore: skip,
   fn: () => {
-    assert(NATIVE_MIN_CHANNELS >= 1);
     // a cached second load reports the same library without rebuilding
     const again = loadNativeKernels();
     assertEquals(again.native?.library, native!.library);
