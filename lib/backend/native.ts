@@ -79,8 +79,7 @@ export interface NativeKernels {
   /**
    * Training-mode batch norm over the last axis of `x` viewed as rows × ch
    * (har_norm.c): writes `y`, the batch `mean` and biased `variance` (ch
-   * each). `gamma`/`beta` < 0: scale 1 / offset 0. Returns 0, or -1 when
-   * scratch memory ran out (nothing written).
+   * each) from `gamma` and `beta` (ch each). Offsets in float32 elements.
    */
   bnTrainForward(
     heap: Uint8Array,
@@ -93,11 +92,10 @@ export interface NativeKernels {
     rows: number,
     ch: number,
     epsilon: number,
-  ): number;
+  ): void;
   /**
-   * Its gradient from `dy`, the saved batch `mean`/`variance` and `gamma`
-   * (< 0: scale 1): writes `dx` (rows × ch), `dgamma` and `dbeta` (ch each).
-   * Returns 0, or -1 when scratch memory ran out.
+   * Its gradient from `dy`, the saved batch `mean`/`variance` and `gamma`:
+   * writes `dx` (rows × ch), `dgamma` and `dbeta` (ch each).
    */
   bnTrainBackward(
     heap: Uint8Array,
@@ -112,7 +110,7 @@ export interface NativeKernels {
     rows: number,
     ch: number,
     epsilon: number,
-  ): number;
+  ): void;
 }
 
 /** What {@link loadNativeKernels} found. */
@@ -160,7 +158,7 @@ const SYMBOLS = {
   har_relu_grad: { parameters: ["buffer", "i32", "i32", "i32", "i32"], result: "void" },
   har_bn_train_forward: {
     parameters: ["buffer", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f64"],
-    result: "i32",
+    result: "void",
   },
   har_bn_train_backward: {
     parameters: [
@@ -177,7 +175,7 @@ const SYMBOLS = {
       "i32",
       "f64",
     ],
-    result: "i32",
+    result: "void",
   },
 } as const;
 

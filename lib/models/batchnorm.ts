@@ -16,13 +16,15 @@
  * with μ, σ² (biased, as `tf.moments`) and the sums per channel over all axes
  * but the last (M values per channel).
  *
- * - On the `wasm` backend both directions are single kernels working on the
+ * - On the `wasm` backend with our kernels installed (lib/backend/install.ts
+ *   `installWasmKernels`) both directions are single kernels working on the
  *   wasm heap: `HarBatchNormTrain` (y, mean, variance) and
- *   `HarBatchNormTrainGrad` (dx, dγ, dβ), backed by our C kernels
- *   (lib/backend/native/har_norm.c) when the native library is installed
- *   with the wasm kernels, else by JS loops over the heap. Sums are
- *   accumulated in double.
- * - On any other backend (cpu, tensorflow) they compose tf ops.
+ *   `HarBatchNormTrainGrad` (dx, dγ, dβ), defined in
+ *   lib/backend/norm_kernels.ts: our C kernels (lib/backend/native/har_norm.c)
+ *   when the native library is installed with the wasm kernels, else JS loops
+ *   over the heap. Sums are accumulated in double.
+ * - Otherwise (cpu, tensorflow, or wasm without our kernels) they compose tf
+ *   ops.
  *
  * {@link FastBatchNormalization} is tfjs-layers' `BatchNormalization` with
  * that path in training mode (per-last-axis statistics, `center` and `scale`
@@ -41,16 +43,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BackendWasm, heapF32, offsetOf } from "../backend/heap_gemm.ts";
-import { installedWasmKernels } from "../backend/install.ts";
-import type { NativeKernels } from "../backend/native.ts";
+// not install.ts: it loads the wasm backend, which would become tfjs' default backend
+import { installedWasmKernels } from "../backend/installed.ts";
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from "../backend/norm_kernels.ts";
 
-type Info = tf.TensorInfo;
-
-/** Name of the forward kernel (wasm): inputs `x`, `gamma`, `beta`; outputs y, mean, variance. */
-export const BATCH_NORM_TRAIN = "HarBatchNormTrain";
-/** Name of the gradient kernel (wasm): inputs `x`, `dy`, `gamma`, `mean`, `variance`; outputs dx, dgamma, dbeta. */
-export const BATCH_NORM_TRAIN_GRAD = "HarBatchNormTrainGrad";
+export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD };
 
 /** What {@link batchNormTrain} returns. */
 export interface BatchNormTrainResult {
@@ -62,30 +59,16 @@ export interface BatchNormTrainResult {
   variance: tf.Tensor1D;
 }
 
-/** The native library when it is installed with the wasm kernels (else JS loops). */
-function activeNative(): NativeKernels | null {
-  return installedWasmKernels()?.nativeKernels ?? null;
-}
-
-function channelsOf(x: Info): { rows: number; ch: number } {
-  const ch = x.shape[x.shape.length - 1];
-  const n = tf.util.sizeFromShape(x.shape);
-  return { rows: ch === 0 ? 0 : n / ch, ch };
-}
-
-function checkPerChannel(kernel: string, name: string, t: Info, ch: number): void {
-  if (t.dtype !== "float32" || t.shape.length !== 1 || t.shape[0] !== ch) {
-    throw new Error(
-      `${kernel}: ${name} must be float32 of shape [${ch}] (one value per channel), got ` +
-        `${t.dtype} [${t.shape}]`,
-    );
-  }
+/** Whether the active backend is `wasm` with our kernel `name` registered (installWasmKernels). */
+function wasmKernel(name: string): boolean {
+  return tf.getBackend() === "wasm" && tf.getKernel(name, "wasm") !== undefined;
 }
 
 /**
  * Which implementation {@link batchNormTrain} uses right now: `"native"` (C
  * kernels on the wasm heap), `"js"` (JS loops on the wasm heap) or `"ops"`
- * (composed tf ops, any non-wasm backend).
+ * (composed tf ops: a non-wasm backend, or wasm without our kernels
+ * installed).
  *
  * @example
  * ```ts
@@ -94,181 +77,13 @@ function checkPerChannel(kernel: string, name: string, t: Info, ch: number): voi
  * ```
  */
 export function batchNormTrainEngine(): "native" | "js" | "ops" {
-  if (tf.getBackend() !== "wasm") return "ops";
-  return activeNative() ? "native" : "js";
+  if (!wasmKernel(BATCH_NORM_TRAIN)) return "ops";
+  return installedWasmKernels()?.nativeKernels ? "native" : "js";
 }
 
-/** JS forward on the heap: per-channel shifted sums in double, then y. */
-function jsForward(
-  h: Float32Array,
-  xo: number,
-  go: number,
-  bo: number,
-  yo: number,
-  mo: number,
-  vo: number,
-  rows: number,
-  ch: number,
-  eps: number,
-): void {
-  const s1 = new Float64Array(ch), s2 = new Float64Array(ch), shift = new Float64Array(ch);
-  if (rows > 0) { for (let j = 0; j < ch; j++) shift[j] = h[xo + j]; }
-  const n = rows * ch;
-  for (let p = 0; p < n; p += ch) {
-    const base = xo + p;
-    for (let j = 0; j < ch; j++) {
-      const d = h[base + j] - shift[j];
-      s1[j] += d;
-      s2[j] += d * d;
-    }
-  }
-  const mean = new Float64Array(ch), a = new Float64Array(ch), b = new Float64Array(ch);
-  for (let j = 0; j < ch; j++) {
-    const d1 = s1[j] / rows;
-    const v = Math.max(0, s2[j] / rows - d1 * d1);
-    mean[j] = Math.fround(shift[j] + d1);
-    a[j] = h[go + j] / Math.sqrt(v + eps);
-    b[j] = h[bo + j];
-    h[mo + j] = mean[j];
-    h[vo + j] = v;
-  }
-  for (let p = 0; p < n; p += ch) {
-    const xb = xo + p, yb = yo + p;
-    for (let j = 0; j < ch; j++) h[yb + j] = (h[xb + j] - mean[j]) * a[j] + b[j];
-  }
-}
-
-/** JS backward on the heap: per-channel Σdy and Σdy·(x − μ) in double, then dx. */
-function jsBackward(
-  h: Float32Array,
-  xo: number,
-  dyo: number,
-  go: number,
-  mo: number,
-  vo: number,
-  dxo: number,
-  dgo: number,
-  dbo: number,
-  rows: number,
-  ch: number,
-  eps: number,
-): void {
-  const sdy = new Float64Array(ch), sxdy = new Float64Array(ch), m = new Float64Array(ch);
-  for (let j = 0; j < ch; j++) m[j] = h[mo + j];
-  const n = rows * ch;
-  for (let p = 0; p < n; p += ch) {
-    const xb = xo + p, gb = dyo + p;
-    for (let j = 0; j < ch; j++) {
-      const g = h[gb + j];
-      sdy[j] += g;
-      sxdy[j] += g * (h[xb + j] - m[j]);
-    }
-  }
-  const A = new Float64Array(ch), B = new Float64Array(ch), C = new Float64Array(ch);
-  for (let j = 0; j < ch; j++) {
-    const r = 1 / Math.sqrt(h[vo + j] + eps);
-    const gr = h[go + j] * r;
-    A[j] = gr;
-    B[j] = -gr * r * r * sxdy[j] / rows;
-    C[j] = -gr * sdy[j] / rows;
-    h[dgo + j] = sxdy[j] * r;
-    h[dbo + j] = sdy[j];
-  }
-  for (let p = 0; p < n; p += ch) {
-    const xb = xo + p, gb = dyo + p, db = dxo + p;
-    for (let j = 0; j < ch; j++) {
-      h[db + j] = h[gb + j] * A[j] + (h[xb + j] - m[j]) * B[j] + C[j];
-    }
-  }
-}
-
-const forwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const b = backend as unknown as BackendWasm;
-  const { x, gamma, beta } = inputs as Record<string, Info>;
-  const eps = Number((attrs as { epsilon?: number }).epsilon ?? 1e-3);
-  if (x.dtype !== "float32" || x.shape.length < 2) {
-    throw new Error(
-      `${BATCH_NORM_TRAIN}: x must be float32 of rank >= 2, got ${x.dtype} [${x.shape}]`,
-    );
-  }
-  const { rows, ch } = channelsOf(x);
-  checkPerChannel(BATCH_NORM_TRAIN, "gamma", gamma, ch);
-  checkPerChannel(BATCH_NORM_TRAIN, "beta", beta, ch);
-  const y = b.makeOutput(x.shape, "float32");
-  const mean = b.makeOutput([ch], "float32");
-  const variance = b.makeOutput([ch], "float32");
-  if (ch === 0) return [y, mean, variance];
-  const [xo, go, bo, yo, mo, vo] = [x, gamma, beta, y, mean, variance].map((t) =>
-    offsetOf(b, t.dataId)
-  );
-  const native = activeNative();
-  if (
-    !native || native.bnTrainForward(b.wasm.HEAPU8, xo, go, bo, yo, mo, vo, rows, ch, eps) !== 0
-  ) {
-    jsForward(heapF32(b), xo, go, bo, yo, mo, vo, rows, ch, eps);
-  }
-  return [y, mean, variance];
-};
-
-const gradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const b = backend as unknown as BackendWasm;
-  const { x, dy, gamma, mean, variance } = inputs as Record<string, Info>;
-  const eps = Number((attrs as { epsilon?: number }).epsilon ?? 1e-3);
-  if (x.dtype !== "float32" || x.shape.length < 2) {
-    throw new Error(
-      `${BATCH_NORM_TRAIN_GRAD}: x must be float32 of rank >= 2, got ${x.dtype} [${x.shape}]`,
-    );
-  }
-  if (dy.dtype !== "float32" || !tf.util.arraysEqual(dy.shape, x.shape)) {
-    throw new Error(
-      `${BATCH_NORM_TRAIN_GRAD}: dy must be float32 of x's shape [${x.shape}], got ` +
-        `${dy.dtype} [${dy.shape}]`,
-    );
-  }
-  const { rows, ch } = channelsOf(x);
-  checkPerChannel(BATCH_NORM_TRAIN_GRAD, "gamma", gamma, ch);
-  checkPerChannel(BATCH_NORM_TRAIN_GRAD, "mean", mean, ch);
-  checkPerChannel(BATCH_NORM_TRAIN_GRAD, "variance", variance, ch);
-  const dx = b.makeOutput(x.shape, "float32");
-  const dgamma = b.makeOutput([ch], "float32");
-  const dbeta = b.makeOutput([ch], "float32");
-  if (ch === 0) return [dx, dgamma, dbeta];
-  const [xo, dyo, go, mo, vo, dxo, dgo, dbo] = [x, dy, gamma, mean, variance, dx, dgamma, dbeta]
-    .map((t) => offsetOf(b, t.dataId));
-  const native = activeNative();
-  if (
-    !native ||
-    native.bnTrainBackward(b.wasm.HEAPU8, xo, dyo, go, mo, vo, dxo, dgo, dbo, rows, ch, eps) !== 0
-  ) {
-    jsBackward(heapF32(b), xo, dyo, go, mo, vo, dxo, dgo, dbo, rows, ch, eps);
-  }
-  return [dx, dgamma, dbeta];
-};
-
-/**
- * Kernel configs of {@link BATCH_NORM_TRAIN} and {@link BATCH_NORM_TRAIN_GRAD}
- * for the `wasm` backend. They pick the native C kernels at call time when
- * `installWasmKernels` was given the native library, else JS loops.
- */
-export function batchNormTrainKernels(): tf.KernelConfig[] {
-  return [
-    { kernelName: BATCH_NORM_TRAIN, backendName: "wasm", kernelFunc: forwardKernel },
-    { kernelName: BATCH_NORM_TRAIN_GRAD, backendName: "wasm", kernelFunc: gradKernel },
-  ];
-}
-
-/** Register {@link batchNormTrainKernels} on `wasm` unless already there. Idempotent. */
-export function registerBatchNormTrainKernels(): void {
-  for (const k of batchNormTrainKernels()) {
-    if (!tf.getKernel(k.kernelName, "wasm")) tf.registerKernel(k);
-  }
-}
-
-/** Whether this call runs our wasm kernels (wasm backend, float32). */
+/** Whether this call runs our wasm kernels (wasm backend with them installed, float32). */
 function onWasm(x: tf.Tensor): boolean {
-  if (tf.getBackend() !== "wasm" || x.dtype !== "float32") return false;
-  registerBatchNormTrainKernels();
-  return true;
+  return x.dtype === "float32" && wasmKernel(BATCH_NORM_TRAIN);
 }
 
 /** The closed-form gradient composed of tf ops (non-wasm backends). */
@@ -355,7 +170,7 @@ export function batchNormTrain(
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const d = Array.isArray(dy) ? dy[0] : dy;
         const [sx, sg, sm, sv] = saved;
-        if (wasm && tf.getBackend() === "wasm") {
+        if (wasm && wasmKernel(BATCH_NORM_TRAIN_GRAD)) {
           return tf.engine().runKernel(
             BATCH_NORM_TRAIN_GRAD,
             { x: sx, dy: d, gamma: sg, mean: sm, variance: sv },

@@ -3,12 +3,15 @@
  * tf.layers.batchNormalization on the cpu backend, to 1e-5 (norm-relative):
  * outputs, gradients w.r.t. x/gamma/beta and moving statistics after a few
  * training calls, on rank-3 and rank-4 inputs; on cpu (composed ops) and on
- * wasm(+blas) with the native C kernels and with the JS kernels.
+ * wasm(+blas) with the native C kernels and with the JS kernels; more
+ * channels than one block of the C kernels; the tf-ops path on wasm after
+ * uninstallWasmKernels.
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { initBackend } from "../../lib/backend/select.ts";
 import { loadNativeKernels } from "../../lib/backend/native.ts";
+import { uninstallWasmKernels } from "../../lib/backend/install.ts";
 import { relErr } from "../backend/_grad_util.ts";
 import {
   BATCH_NORM_TRAIN,
@@ -185,6 +188,65 @@ Deno.test("batchNormTrain: statistics equal tf.moments; bad shapes are named", a
     Error,
     "rank >= 2",
   );
+});
+
+/** y, mean, variance and the gradients w.r.t. x, gamma, beta of Σ(y·w), flattened. */
+function trainOutputs(
+  fused: boolean,
+  x: tf.Tensor,
+  g: tf.Tensor1D,
+  b: tf.Tensor1D,
+  w: tf.Tensor,
+): Float32Array[] {
+  return tf.tidy(() => {
+    const axes = [...Array(x.rank - 1).keys()];
+    const forward = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+      if (fused) return batchNormTrain(xx, gg, bb, 1e-3);
+      const { mean, variance } = tf.moments(xx, axes);
+      return { y: tf.batchNorm(xx, mean, variance, bb, gg, 1e-3), mean, variance };
+    };
+    const { y, mean, variance } = forward(x, g, b);
+    const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.mul(forward(xx, gg, bb).y, w))
+    )([x, g, b]);
+    return [y, mean, variance, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+Deno.test("wasm training kernels: > 1024 channels; uninstalled, the ops path runs", async () => {
+  const shape = [3, 2, 1100]; // more channels than one block of the C kernels
+  const ch = shape[2], n = shape.reduce((a, b) => a * b, 1);
+  const make = () => ({
+    x: tf.add(tf.tensor(seeded(n, 31, 2), shape), tf.range(0, ch).mul(0.01)),
+    g: tf.tensor1d(seeded(ch, 32, 0.5, 1)),
+    b: tf.tensor1d(seeded(ch, 33)),
+    w: tf.tensor(seeded(n, 34), shape),
+  });
+  const names = ["y", "mean", "variance", "dx", "dgamma", "dbeta"];
+  await use("cpu");
+  let t = make();
+  const ref = trainOutputs(false, t.x, t.g, t.b, t.w);
+  tf.dispose(Object.values(t));
+  for (const setup of ["js", "native"] as const) {
+    if (!(await use(setup))) continue;
+    t = make();
+    const got = trainOutputs(true, t.x, t.g, t.b, t.w);
+    got.forEach((a, i) => {
+      const e = relErr(a, ref[i]);
+      assert(e <= TOL, `${setup}: ${names[i]} rel err ${e} > ${TOL}`);
+    });
+    uninstallWasmKernels();
+    assertEquals(tf.getBackend(), "wasm");
+    assertEquals(tf.getKernel(BATCH_NORM_TRAIN, "wasm"), undefined, "uninstall removes it");
+    assertEquals(tf.getKernel(BATCH_NORM_TRAIN_GRAD, "wasm"), undefined, "uninstall removes it");
+    assertEquals(batchNormTrainEngine(), "ops");
+    const ops = trainOutputs(true, t.x, t.g, t.b, t.w);
+    ops.forEach((a, i) => {
+      const e = relErr(a, ref[i]);
+      assert(e <= TOL, `${setup} uninstalled: ${names[i]} rel err ${e} > ${TOL}`);
+    });
+    tf.dispose(Object.values(t));
+  }
 });
 
 Deno.test("FastBatchNormalization: other axes and inference go to tfjs-layers' code", async () => {
