@@ -31,6 +31,10 @@ import {
   unregisterFastReluGradient,
 } from "./activation_kernels.ts";
 import type { NativeKernels } from "./native.ts";
+import { type InstalledKernels, setInstalledWasmKernels } from "./installed.ts";
+
+// what is installed lives in installed.ts (importable without the wasm backend)
+export { type InstalledKernels, installedWasmKernels } from "./installed.ts";
 
 /** Options for {@link installWasmKernels}. */
 export interface InstallWasmKernelsOptions {
@@ -42,33 +46,18 @@ export interface InstallWasmKernelsOptions {
    */
   blas?: Blas | null;
   /**
-   * Our native kernels (native.ts `loadNativeKernels`) for the convolutions.
+   * Our native kernels (native.ts `loadNativeKernels`) for the convolutions,
+   * the training batch norm and the ReLU gradient.
    * Null/absent: im2col + GEMM.
    */
   native?: NativeKernels | null;
 }
 
-/** What was installed. */
-export interface InstalledKernels {
-  /** `"blas"` or `"wasm"`: the GEMM engine behind the kernels. */
-  engine: "blas" | "wasm";
-  /** Names of the kernels now overridden or added on `wasm`. */
-  kernels: string[];
-  /** The native kernels behind the convolutions and ReLU gradient (null: none), for other kernels to use. */
-  nativeKernels: NativeKernels | null;
-}
-
 const originals = new Map<string, tf.KernelConfig | undefined>();
-let installed: InstalledKernels | null = null;
 
 /** The stock wasm kernel of that name (before our install), if any. */
 export function stockWasmKernel(name: string): tf.KernelConfig | undefined {
   return originals.has(name) ? originals.get(name) : tf.getKernel(name, "wasm");
-}
-
-/** The currently installed kernels, or null. */
-export function installedWasmKernels(): InstalledKernels | null {
-  return installed;
 }
 
 function register(config: tf.KernelConfig): void {
@@ -93,18 +82,20 @@ export function installWasmKernels(options: InstallWasmKernelsOptions = {}): Ins
     ...matmulKernels(gemm, stock),
     ...convKernels(gemm, stock, gemm.engine === "blas" || !!options.native, options.native ?? null),
     ...memoryKernels(stock, options.blas ?? null),
-    ...normKernels(stock),
+    ...normKernels(stock, options.native ?? null),
     ...activationKernels(options.native ?? null),
   ];
   for (const c of configs) register(c);
   registerMissingGradients();
   registerFastBatchNormGradient();
   registerFastReluGradient();
-  installed = {
+  const installed: InstalledKernels = {
     engine: gemm.engine,
+    gemm,
     kernels: configs.map((c) => c.kernelName),
     nativeKernels: options.native ?? null,
   };
+  setInstalledWasmKernels(installed);
   return installed;
 }
 
@@ -120,5 +111,5 @@ export function uninstallWasmKernels(): void {
   originals.clear();
   unregisterFastBatchNormGradient();
   unregisterFastReluGradient();
-  installed = null;
+  setInstalledWasmKernels(null);
 }

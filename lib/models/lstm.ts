@@ -8,12 +8,12 @@
  * on the `wasm` backend:
  *
  * - the forward time loop is one kernel over the wasm heap: per step one
- *   matmul `[h_{t-1} | x_t | 1]·[R; W; b]` (`[batch, units + features + 1]` by
+ *   GEMM `[h_{t-1} | x_t | 1]·[R; W; b]` (`[batch, units + features + 1]` by
  *   `[units + features + 1, 4·units]`: input projection and bias folded in)
- *   through the backend's registered `BatchMatMul` (OpenBLAS when
- *   lib/backend installed the BLAS path), then the gate arithmetic in plain JS
- *   loops, keeping the activated gates, `c_t`, `tanh(c_t)` and each step's
- *   matmul input for the backward pass;
+ *   on heap offsets, with the {@link HeapGemm} lib/backend installed (OpenBLAS
+ *   on the BLAS path) or else the wasm backend's own matmul, then the gate
+ *   arithmetic in plain JS loops, keeping the activated gates, `c_t`,
+ *   `tanh(c_t)` and each step's GEMM input for the backward pass;
  * - back-propagation through time is a second kernel of the same form (per
  *   step `dh_{t-1} = dz_t·Rᵀ`);
  * - the weight gradients are one matmul over all steps at once,
@@ -36,7 +36,17 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BackendWasm, heapF32, offsetOf } from "../backend/heap_gemm.ts";
+import {
+  type BackendWasm,
+  heapAlloc,
+  heapF32,
+  heapFree,
+  type HeapGemm,
+  offsetOf,
+  wasmHeapGemm,
+} from "../backend/heap_gemm.ts";
+// not install.ts: it loads the wasm backend, which would become tfjs' default backend
+import { installedWasmKernels } from "../backend/installed.ts";
 
 /** Gate (recurrent) activations {@link lstmSequence} supports. */
 export type LstmRecurrentActivation = "hardSigmoid" | "sigmoid";
@@ -119,24 +129,14 @@ export function lstmSequence(
     const save = args[inputs.length] as tf.GradSaveFunc;
     const [xs, w, r] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
     const b = bias ? args[3] as tf.Tensor1D : null;
-    let y: tf.Tensor;
-    if (cfg.wasm) {
-      const fwd = forwardWasm(xs, w, r, b, cfg);
-      y = fwd.y;
-      save([w, r, fwd.gates, fwd.cells, fwd.tanhCells, fwd.hx]);
-    } else {
-      const fwd = forwardOps(inputProjection(xs, w, b), r, cfg);
-      y = fwd.y;
-      save([xs, w, r, fwd.gates, fwd.cells, fwd.tanhCells, fwd.hPrev]);
-    }
+    const fwd = cfg.wasm
+      ? forwardWasm(xs, w, r, b, cfg)
+      : forwardOps(inputProjection(xs, w, b), r, cfg);
+    save([xs, w, r, fwd.gates, fwd.cells, fwd.tanhCells, fwd.hx]);
     return {
-      value: y,
+      value: fwd.y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const g = cfg.wasm ? gradientsWasm(dy, saved, xs.shape[2], b !== null, cfg) : gradientsOps(
-          dy,
-          saved,
-          cfg,
-        );
+        const g = (cfg.wasm ? gradientsWasm : gradientsOps)(dy, saved as SavedTensors, cfg);
         return b ? [g.dx, g.dKernel, g.dRecurrent, g.dBias!] : [g.dx, g.dKernel, g.dRecurrent];
       },
     };
@@ -201,7 +201,10 @@ interface StepConfig {
   wasm: boolean;
 }
 
-/** What the forward pass keeps for the backward pass (all time-major). */
+/**
+ * What the forward pass (either path) returns: the output and, all
+ * time-major, what the backward pass needs.
+ */
 interface ForwardResult {
   /** The op's output. */
   y: tf.Tensor;
@@ -211,9 +214,25 @@ interface ForwardResult {
   cells: tf.Tensor;
   /** `tanh(c_t)`, `[time, batch, units]`. */
   tanhCells: tf.Tensor;
-  /** `h_{t-1}` (zeros at t = 0), `[time, batch, units]`. */
-  hPrev: tf.Tensor;
+  /**
+   * Each step's recurrent matmul input, `h_{t-1}` (zeros at t = 0) in the
+   * first `units` columns: `[time, batch, units]` on the tf-ops path,
+   * `[h_{t-1} | x_t | 1]` (`[time, batch, units + features (+ 1 with a bias)]`)
+   * on the wasm path.
+   */
+  hx: tf.Tensor;
 }
+
+/** The tensors the op saves for its gradient (`hx` as in {@link ForwardResult}). */
+type SavedTensors = [
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  recurrentKernel: tf.Tensor,
+  gates: tf.Tensor,
+  cells: tf.Tensor,
+  tanhCells: tf.Tensor,
+  hx: tf.Tensor,
+];
 
 /** `x·W + b` for every step at once: `[batch, time, 4·units]`. */
 function inputProjection(
@@ -228,7 +247,7 @@ function inputProjection(
   return xw.reshape([batch, time, g]);
 }
 
-/** `dx` (`[batch, time, features]`) from `dz` (`[time, batch, 4·units]`): `dz·Wᵀ`, back to batch-major. */
+/** `dx` (`[batch, time, features]`) from `dz` (`[time·batch, 4·units]`): `dz·Wᵀ`, batch-major. */
 function inputGradient(dz2: tf.Tensor2D, kernel: tf.Tensor2D, time: number, batch: number) {
   return tf.matMul(dz2, kernel, false, true).reshape([time, batch, kernel.shape[0]]).transpose([
     1,
@@ -277,7 +296,7 @@ function forwardOps(xw: tf.Tensor3D, r: tf.Tensor2D, cfg: StepConfig): ForwardRe
     gates: tf.stack(gates),
     cells: tf.stack(cells),
     tanhCells: tf.stack(tanhCells),
-    hPrev: tf.stack(hPrev),
+    hx: tf.stack(hPrev),
   };
 }
 
@@ -297,9 +316,8 @@ function backwardOps(
   let dcNext: tf.Tensor = tf.zeros([batch, units]);
   const dzs: tf.Tensor[] = new Array(time);
   for (let t = time - 1; t >= 0; t--) {
-    let dh: tf.Tensor | null = dys ? dys[t] : t === time - 1 ? dy : null;
-    if (dhNext) dh = dh ? dh.add(dhNext) : dhNext;
-    if (!dh) dh = tf.zeros([batch, units]);
+    // the last step has dy and no dhNext; earlier steps have dhNext, plus dy_t with sequences
+    const dh: tf.Tensor = dhNext === null ? (dys ? dys[t] : dy) : dys ? dys[t].add(dhNext) : dhNext;
     const [i, f, gg, o] = tf.split(gs[t], 4, 1);
     const tc = tcs[t];
     const cPrev = t > 0 ? cs[t - 1] : tf.zeros([batch, units]);
@@ -315,8 +333,8 @@ function backwardOps(
   return tf.stack(dzs);
 }
 
-/** Gradients on the tf-ops path from the saved `[x, W, R, gates, cells, tanhCells, hPrev]`. */
-function gradientsOps(dy: tf.Tensor, saved: tf.Tensor[], cfg: StepConfig): LstmGradients {
+/** Gradients on the tf-ops path (`hx` is `h_{t-1}`, `[time, batch, units]`). */
+function gradientsOps(dy: tf.Tensor, saved: SavedTensors, cfg: StepConfig): LstmGradients {
   const [x, kernel, r, gates, cells, tanhCells, hPrev] = saved;
   const dz = backwardOps(dy, gates, cells, tanhCells, r as tf.Tensor2D, cfg);
   const [time, batch, g] = dz.shape;
@@ -335,21 +353,8 @@ function gradientsOps(dy: tf.Tensor, saved: tf.Tensor[], cfg: StepConfig): LstmG
 
 type Info = tf.TensorInfo;
 
-/** What the wasm forward kernel returns (all but `y` kept for the backward pass). */
-interface WasmForward {
-  y: tf.Tensor;
-  /** Activated gates `i, f, g, o`, `[time, batch, 4·units]`. */
-  gates: tf.Tensor;
-  /** `c_t`, `[time, batch, units]`. */
-  cells: tf.Tensor;
-  /** `tanh(c_t)`, `[time, batch, units]`. */
-  tanhCells: tf.Tensor;
-  /** Each step's matmul input `[h_{t-1} | x_t | 1]`, `[time, batch, units + features (+1)]`. */
-  hx: tf.Tensor;
-}
-
 /**
- * Forward on the heap. Each step is one matmul `[h_{t-1} | x_t | 1]·[R; W; b]`
+ * Forward on the heap. Each step is one GEMM `[h_{t-1} | x_t | 1]·[R; W; b]`
  * (input projection and bias folded into the recurrent matmul), then the gate
  * arithmetic.
  */
@@ -359,7 +364,7 @@ function forwardWasm(
   r: tf.Tensor2D,
   bias: tf.Tensor1D | null,
   cfg: StepConfig,
-): WasmForward {
+): ForwardResult {
   const g = kernel.shape[1];
   const stacked = tf.concat(bias ? [r, kernel, bias.reshape([1, g])] : [r, kernel], 0);
   const [y, gates, cells, tanhCells, hx] = tf.engine().runKernel(
@@ -371,28 +376,25 @@ function forwardWasm(
 }
 
 /**
- * Gradients on the heap path from the saved `[W, R, gates, cells, tanhCells,
- * hx]`: BPTT in one kernel, then `[dR; dW; db] = hxᵀ·dz` as one matmul over
- * all steps and `dx = dz·Wᵀ`.
+ * Gradients on the heap path (`hx` is `[h_{t-1} | x_t | 1]`): BPTT in one
+ * kernel, then `[dR; dW; db] = hxᵀ·dz` as one matmul over all steps and
+ * `dx = dz·Wᵀ`.
  */
-function gradientsWasm(
-  dy: tf.Tensor,
-  saved: tf.Tensor[],
-  features: number,
-  hasBias: boolean,
-  cfg: StepConfig,
-): LstmGradients {
-  const [kernel, r, gates, cells, tanhCells, hx] = saved;
+function gradientsWasm(dy: tf.Tensor, saved: SavedTensors, cfg: StepConfig): LstmGradients {
+  const [x, kernel, r, gates, cells, tanhCells, hx] = saved;
   const dz = backwardWasm(dy, gates, cells, tanhCells, r, cfg);
   const [time, batch, g] = dz.shape;
-  const units = g / 4, k = hx.shape[2]!;
+  const units = g / 4, features = x.shape[2]!, k = hx.shape[2]!;
   const dz2 = dz.reshape([time * batch, g]) as tf.Tensor2D;
   const all = tf.matMul(hx.reshape([time * batch, k]) as tf.Tensor2D, dz2, true, false);
   return {
     dx: inputGradient(dz2, kernel as tf.Tensor2D, time, batch),
     dRecurrent: all.slice([0, 0], [units, g]),
     dKernel: all.slice([units, 0], [features, g]),
-    dBias: hasBias ? all.slice([units + features, 0], [1, g]).reshape([g]) : null,
+    // hx has a column of 1s (the bias row of the stacked weights) only with a bias
+    dBias: k === units + features + 1
+      ? all.slice([units + features, 0], [1, g]).reshape([g])
+      : null,
   };
 }
 
@@ -404,7 +406,7 @@ function backwardWasm(
   r: tf.Tensor,
   cfg: StepConfig,
 ): tf.Tensor {
-  // R^T once, so every per-step matmul is a plain A·B
+  // R^T once, so every per-step GEMM is a plain A·B (the wasm engine would transpose each step)
   const recurrentKernelT = r.transpose();
   return tf.engine().runKernel(
     BACKWARD,
@@ -419,7 +421,7 @@ function backwardWasm(
  * squares, relative error on [0, 9]) for this module; Q > 0 for all x, and
  * |x| > 9 is clamped (tanh(9) = 1 − 3e-8, 1 in float32). NaN stays NaN.
  */
-export function fastTanh(z: number): number {
+function fastTanh(z: number): number {
   const x = z < -9 ? -9 : z > 9 ? 9 : z;
   const t = x * x;
   const p = (((1.3355283036760997e-08 * t + 2.0609514120032224e-05) * t + 0.003495613078895269) *
@@ -430,32 +432,16 @@ export function fastTanh(z: number): number {
 }
 
 /** Logistic sigmoid as `(1 + tanh(x/2)) / 2` with {@link fastTanh} (absolute error ≤ 1.1e-8). */
-export function fastSigmoid(x: number): number {
+function fastSigmoid(x: number): number {
   return 0.5 + 0.5 * fastTanh(0.5 * x);
 }
 
-/** `a·b` with the wasm backend's registered `BatchMatMul` (ours with BLAS, or the stock one). */
-function heapMatMul(backend: BackendWasm, a: Info, b: Info): Info {
-  const k = tf.getKernel("BatchMatMul", "wasm");
-  if (!k) throw new Error("lstmSequence: the wasm backend has no BatchMatMul kernel");
-  return k.kernelFunc({
-    inputs: { a, b },
-    backend: backend as unknown as tf.KernelBackend,
-    attrs: { transposeA: false, transposeB: false },
-  }) as Info;
-}
-
-/** A float32 view of the heap that follows heap growth. */
-class HeapView {
-  h: Float32Array;
-  constructor(private backend: BackendWasm) {
-    this.h = heapF32(backend);
-  }
-  /** Re-create the view when the heap grew (call after anything that may allocate). */
-  refresh(): Float32Array {
-    if (this.h.buffer !== this.backend.wasm.HEAPU8.buffer) this.h = heapF32(this.backend);
-    return this.h;
-  }
+/**
+ * The GEMM lib/backend installed (OpenBLAS on the BLAS path), else the wasm
+ * backend's own matmul (stock kernels).
+ */
+function heapGemm(backend: BackendWasm): HeapGemm {
+  return installedWasmKernels()?.gemm ?? wasmHeapGemm(backend);
 }
 
 /** Sizes, flags and heap offsets (float32 elements) of one forward kernel call. */
@@ -466,36 +452,62 @@ interface ForwardLayout {
   hard: boolean;
   seq: boolean;
   y: number;
+  /** `[time, batch, 4·units]`: step t's GEMM writes `z_t`, {@link forwardStep} activates it. */
   gates: number;
   cells: number;
   tanhCells: number;
-  /** The step's matmul input `[h | x_t | 1]`, `[batch, k]`; `h_t` is written to its first columns. */
-  hStep: number;
-  /** Row length of `hStep`: units + features (+ 1 with a bias). */
+  /** Every step's GEMM input `[h_{t-1} | x_t | 1]`, `[time, batch, k]`. */
+  hx: number;
+  /** Row length of `hx`: units + features (+ 1 with a bias). */
   k: number;
 }
 
 /**
- * The gate arithmetic of step `t` over the heap `h` (a separate function so
- * V8 optimises it as a whole rather than on-stack-replacing the loop). `zr`
- * is the offset of the step's pre-activations `z_t` (`[batch, 4·units]`).
+ * Fill the constant parts of every step's GEMM input before the time loop:
+ * `h_{-1} = 0` at t = 0, `x_t` and (with a bias) the column of 1s; the
+ * forward steps write `h_t` into step t + 1's first `units` columns.
  */
-function forwardStep(h: Float32Array, L: ForwardLayout, t: number, zr: number): void {
+function fillStepInputs(
+  h: Float32Array,
+  L: ForwardLayout,
+  x: number,
+  features: number,
+  hasBias: boolean,
+): void {
+  const { batch, time, units, k } = L;
+  for (let t = 0; t < time; t++) {
+    for (let b = 0; b < batch; b++) {
+      const row = L.hx + (t * batch + b) * k;
+      if (t === 0) h.fill(0, row, row + units);
+      const src = x + (b * time + t) * features, dst = row + units;
+      for (let f = 0; f < features; f++) h[dst + f] = h[src + f];
+      if (hasBias) h[dst + features] = 1;
+    }
+  }
+}
+
+/**
+ * The gate arithmetic of step `t` over the heap `h` (a separate function so
+ * V8 optimises it as a whole rather than on-stack-replacing the loop): turns
+ * the pre-activations `z_t` in the step's slice of `gates` into the activated
+ * gates, writes `c_t`, `tanh(c_t)`, `y` and `h_t` (into the next step's GEMM
+ * input).
+ */
+function forwardStep(h: Float32Array, L: ForwardLayout, t: number): void {
   const { batch, time, units, hard, seq, k } = L;
   const g = 4 * units, bu = batch * units;
   const u2 = 2 * units, u3 = 3 * units;
-  const writeY = seq || t === time - 1;
+  const writeY = seq || t === time - 1, writeH = t < time - 1;
   for (let b = 0; b < batch; b++) {
-    const zo = zr + b * g;
     const go = L.gates + (t * batch + b) * g;
     const so = (t * batch + b) * units; // state offset inside [time, batch, units]
     const co = L.cells + so, tco = L.tanhCells + so;
     const po = co - bu; // c_{t-1}
-    const ho = L.hStep + b * k;
+    const ho = L.hx + ((t + 1) * batch + b) * k; // h_t: first columns of step t + 1's GEMM input
     const yo = seq ? L.y + (b * time + t) * units : L.y + b * units;
     for (let u = 0; u < units; u++) {
-      const zi = h[zo + u], zf = h[zo + units + u];
-      const zg = h[zo + u2 + u], zz = h[zo + u3 + u];
+      const zi = h[go + u], zf = h[go + units + u];
+      const zg = h[go + u2 + u], zz = h[go + u3 + u];
       let i = 0, f = 0, o = 0;
       if (hard) {
         i = zi * 0.2 + 0.5;
@@ -519,7 +531,7 @@ function forwardStep(h: Float32Array, L: ForwardLayout, t: number, zr: number): 
       h[go + u3 + u] = o;
       h[co + u] = c;
       h[tco + u] = tc;
-      h[ho + u] = hv;
+      if (writeH) h[ho + u] = hv;
       if (writeY) h[yo + u] = hv;
     }
   }
@@ -537,14 +549,12 @@ function forwardKernel(
   const [batch, time, features] = x.shape;
   const [k, g] = weights.shape;
   const units = g / 4;
-  const hasBias = k === units + features + 1;
   const seq = attrs!.returnSequences as boolean, hard = attrs!.hardSigmoid as boolean;
   const y = be.makeOutput(seq ? [batch, time, units] : [batch, units], "float32");
   const gates = be.makeOutput([time, batch, g], "float32");
   const cells = be.makeOutput([time, batch, units], "float32");
   const tanhCells = be.makeOutput([time, batch, units], "float32");
   const hx = be.makeOutput([time, batch, k], "float32");
-  const hStep = be.makeOutput([batch, k], "float32");
   const L: ForwardLayout = {
     batch,
     time,
@@ -555,28 +565,18 @@ function forwardKernel(
     gates: offsetOf(be, gates.dataId),
     cells: offsetOf(be, cells.dataId),
     tanhCells: offsetOf(be, tanhCells.dataId),
-    hStep: offsetOf(be, hStep.dataId),
+    hx: offsetOf(be, hx.dataId),
     k,
   };
-  const xO = offsetOf(be, x.dataId), hxO = offsetOf(be, hx.dataId);
-  const bk = batch * k;
-  const view = new HeapView(be);
-  let h = view.refresh();
-  h.fill(0, L.hStep, L.hStep + bk); // h_{-1} = 0
+  const w = offsetOf(be, weights.dataId);
+  const gemm = heapGemm(be);
+  fillStepInputs(heapF32(be), L, offsetOf(be, x.dataId), features, k === units + features + 1);
   for (let t = 0; t < time; t++) {
-    // [h_{t-1} | x_t | 1]: keep it for the weight gradients, then z_t = it · [R; W; b]
-    for (let b = 0; b < batch; b++) {
-      const src = xO + (b * time + t) * features, dst = L.hStep + b * k + units;
-      for (let f = 0; f < features; f++) h[dst + f] = h[src + f];
-      if (hasBias) h[dst + features] = 1;
-    }
-    h.copyWithin(hxO + t * bk, L.hStep, L.hStep + bk);
-    const z = heapMatMul(be, hStep, weights);
-    h = view.refresh();
-    forwardStep(h, L, t, offsetOf(be, z.dataId));
-    be.disposeData(z.dataId);
+    // z_t = [h_{t-1} | x_t | 1] · [R; W; b], into the step's slice of gates
+    gemm.sgemm(false, false, batch, g, k, L.hx + t * batch * k, w, L.gates + t * batch * g, false);
+    // a fresh view: the wasm engine's GEMM allocates inside wasm, which may grow (detach) the heap
+    forwardStep(heapF32(be), L, t);
   }
-  be.disposeData(hStep.dataId);
   return [y, gates, cells, tanhCells, hx];
 }
 
@@ -659,7 +659,6 @@ function backwardKernel(
   const [time, batch, g] = gates.shape;
   const units = g / 4;
   const dz = be.makeOutput([time, batch, g], "float32");
-  const dzStep = be.makeOutput([batch, g], "float32");
   const L: BackwardLayout = {
     batch,
     time,
@@ -672,23 +671,21 @@ function backwardKernel(
     tanhCells: offsetOf(be, tanhCells.dataId),
     dz: offsetOf(be, dz.dataId),
   };
-  const ds = offsetOf(be, dzStep.dataId);
-  const bg = batch * g;
+  const rTOff = offsetOf(be, rT.dataId);
+  const gemm = heapGemm(be);
   const dcNext = new Float64Array(batch * units);
-  const view = new HeapView(be);
-  let dhNext: Info | null = null;
-  for (let t = time - 1; t >= 0; t--) {
-    const h = view.refresh();
-    backwardStep(h, L, t, dhNext ? offsetOf(be, dhNext.dataId) : -1, dcNext);
-    if (dhNext) be.disposeData(dhNext.dataId);
-    dhNext = null;
-    if (t > 0) {
-      // dh_{t-1} = dz_t · R^T
-      h.copyWithin(ds, L.dz + t * bg, L.dz + (t + 1) * bg);
-      dhNext = heapMatMul(be, dzStep, rT);
+  const dhNext = heapAlloc(be, batch * units); // dh_{t-1} = dz_t · Rᵀ, [batch, units]
+  try {
+    for (let t = time - 1; t >= 0; t--) {
+      // a fresh view (the wasm engine's GEMM may grow the heap, detaching the old one)
+      backwardStep(heapF32(be), L, t, t < time - 1 ? dhNext : -1, dcNext);
+      if (t > 0) {
+        gemm.sgemm(false, false, batch, units, g, L.dz + t * batch * g, rTOff, dhNext, false);
+      }
     }
+  } finally {
+    heapFree(be, dhNext);
   }
-  be.disposeData(dzStep.dataId);
   return dz;
 }
 

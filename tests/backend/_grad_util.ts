@@ -50,13 +50,21 @@ export function valueAndGrads(
   });
 }
 
-/** Deterministic pseudo-random values in [-1, 1) (a small LCG, seeded). */
-export function seeded(n: number, seed: number): Float32Array {
+/**
+ * Deterministic pseudo-random values in [offset - scale, offset + scale) (a
+ * small LCG, seeded; [-1, 1) by default).
+ *
+ * @example
+ * ```ts
+ * const w = seeded(16, 3, 0.5); // 16 values in [-0.5, 0.5)
+ * ```
+ */
+export function seeded(n: number, seed: number, scale = 1, offset = 0): Float32Array {
   const out = new Float32Array(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
+    out[i] = (s / 2 ** 31 - 1) * scale + offset;
   }
   return out;
 }

@@ -3,37 +3,18 @@
  * and gradients w.r.t. x, kernel, recurrent kernel and bias to 1e-4 relative
  * (batch 3, 7 steps, 5 features, 4 units), both recurrent activations, last
  * step and full sequence, on the cpu backend (tf-ops path) and on wasm (+BLAS
- * when it loads; heap kernels); weight copying and a save/load round trip.
+ * when it loads, and with the stock wasm kernels: heap kernels); weight
+ * copying and a save/load round trip.
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { FastLSTM, type LstmImpl, lstmSequence } from "../../lib/models/lstm.ts";
 import { initBackend } from "../../lib/backend/select.ts";
+import { installedWasmKernels, uninstallWasmKernels } from "../../lib/backend/install.ts";
+import { relErr, seeded } from "../backend/_grad_util.ts";
 
 const TOL = 1e-4;
 const B = 3, T = 7, F = 5, U = 4;
-
-/** Deterministic values in [-scale, scale) (LCG). */
-function seeded(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
-
-/** max|a-b| / max|b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assertEquals(a.length, b.length, "length");
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return m === 0 ? d : d / m;
-}
 
 interface Case {
   returnSequences: boolean;
@@ -156,6 +137,12 @@ Deno.test("FastLSTM equals tf.layers.lstm on wasm+BLAS and plain wasm: heap kern
       const viaOps = (c: Case) => lstmLayerWithImpl(c, "ops");
       compare(runLayer(viaOps, CASES[1], 11), refs[1], `${info.path} ops ${label(CASES[1])}`);
     }
+    // stock wasm kernels (nothing installed): the heap kernels use the wasm backend's own matmul
+    uninstallWasmKernels();
+    assertEquals(installedWasmKernels(), null);
+    CASES.forEach((c, i) =>
+      compare(runLayer(fast, c, 10 * i + 1), refs[i], `stock wasm ${label(c)}`)
+    );
   } finally {
     await tf.setBackend("cpu");
   }
