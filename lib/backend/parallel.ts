@@ -21,10 +21,14 @@
  *    fused optimizer ({@link FlatOptimizer}: plain loops over Float32Arrays,
  *    no tensors); the update is thus split across the cores;
  * 4. once every worker is done, each copies the shared weights into its
- *    model (one `assign` per variable), so the replicas stay identical.
+ *    model (one `assign` per variable), so the replicas stay identical; it
+ *    does so lazily, when the next step's gradients message arrives (or the
+ *    weights are read), which saves a round trip per step.
  *
- * The weights are broadcast from worker 0 when the trainer starts, so
- * replicas start identical even when the factory is not seeded.
+ * The learning rate and the mask of trained variables travel with each
+ * step's gradients message. The weights are broadcast from worker 0 when the
+ * trainer starts, so replicas start identical even when the factory is not
+ * seeded (`broadcastWeights: false` skips this when they are).
  *
  * Batch normalisation: in training mode each worker normalises with its own
  * shard's statistics (like PyTorch DistributedDataParallel without SyncBatchNorm),
@@ -60,6 +64,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { ConfigError } from "../errors.ts";
 import type { BackendPath } from "./select.ts";
 
 /** A dense array with its shape, as sent between threads. */
@@ -177,6 +182,125 @@ export type ParallelOptimizerSpec =
     nesterov?: boolean;
   };
 
+/** A {@link ParallelOptimizerSpec} with every default filled in (see {@link resolveOptimizerSpec}). */
+export type ResolvedOptimizerSpec = EveryFieldRequired<ParallelOptimizerSpec>;
+type EveryFieldRequired<T> = T extends unknown ? Required<T> : never;
+
+/** The PyTorch-semantics kinds (`torch-adam`, `torch-adamw`, `torch-sgd`), resolved. */
+export type ResolvedTorchSpec = Extract<ResolvedOptimizerSpec, { kind: `torch-${string}` }>;
+
+/** Every {@link ParallelOptimizerSpec} kind. */
+export const OPTIMIZER_KINDS: readonly ParallelOptimizerSpec["kind"][] = [
+  "adam",
+  "sgd",
+  "momentum",
+  "torch-adam",
+  "torch-adamw",
+  "torch-sgd",
+];
+
+/**
+ * Check a spec and fill in its defaults: the one place that knows them, for
+ * {@link FlatOptimizer} and for lib/train/optimisers.ts (which names its
+ * errors with `who`, e.g. `"adamw"`).
+ *
+ * @throws ConfigError naming the field: an unknown kind, `learningRate < 0`,
+ *   a beta outside [0, 1), a negative epsilon / momentum / weight decay,
+ *   Nesterov without momentum or with dampening.
+ * @example
+ * ```ts
+ * resolveOptimizerSpec({ kind: "torch-adamw", learningRate: 1e-3 });
+ * // { kind: "torch-adamw", learningRate: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 }
+ * ```
+ */
+export function resolveOptimizerSpec(
+  spec: ParallelOptimizerSpec,
+  who = "optimizer",
+): ResolvedOptimizerSpec {
+  if (!OPTIMIZER_KINDS.includes(spec?.kind)) {
+    throw new ConfigError(
+      `${who} kind: '${spec?.kind}' is not supported (${OPTIMIZER_KINDS.join(", ")})`,
+    );
+  }
+  if (!(spec.learningRate >= 0)) {
+    throw new ConfigError(`${who} lr (learning rate): must be >= 0, got ${spec.learningRate}`);
+  }
+  const inUnit = (name: string, v: number) => {
+    if (!(v >= 0 && v < 1)) throw new ConfigError(`${who} ${name}: must be in [0, 1), got ${v}`);
+    return v;
+  };
+  const nonNegative = (name: string, v: number) => {
+    if (!(v >= 0)) throw new ConfigError(`${who} ${name}: must be >= 0, got ${v}`);
+    return v;
+  };
+  const lr = spec.learningRate;
+  switch (spec.kind) {
+    case "adam":
+      return {
+        kind: "adam",
+        learningRate: lr,
+        beta1: inUnit("beta1", spec.beta1 ?? 0.9),
+        beta2: inUnit("beta2", spec.beta2 ?? 0.999),
+        epsilon: nonNegative("epsilon", spec.epsilon ?? 1e-7),
+      };
+    case "sgd":
+      return { kind: "sgd", learningRate: lr };
+    case "momentum":
+      return {
+        kind: "momentum",
+        learningRate: lr,
+        momentum: nonNegative("momentum", spec.momentum),
+        useNesterov: spec.useNesterov ?? false,
+      };
+    case "torch-adam":
+    case "torch-adamw":
+      return {
+        kind: spec.kind,
+        learningRate: lr,
+        beta1: inUnit("beta1", spec.beta1 ?? 0.9),
+        beta2: inUnit("beta2", spec.beta2 ?? 0.999),
+        eps: nonNegative("eps", spec.eps ?? 1e-8),
+        weightDecay: nonNegative(
+          "weightDecay",
+          spec.weightDecay ?? (spec.kind === "torch-adamw" ? 0.01 : 0),
+        ),
+      };
+    case "torch-sgd": {
+      const out: ResolvedTorchSpec = {
+        kind: "torch-sgd",
+        learningRate: lr,
+        momentum: nonNegative("momentum", spec.momentum ?? 0),
+        dampening: spec.dampening ?? 0,
+        weightDecay: nonNegative("weightDecay", spec.weightDecay ?? 0),
+        nesterov: spec.nesterov ?? false,
+      };
+      if (out.nesterov && (out.momentum <= 0 || out.dampening !== 0)) {
+        throw new ConfigError(`${who} nesterov: needs momentum > 0 and dampening 0`);
+      }
+      return out;
+    }
+  }
+}
+
+/**
+ * The slot buffers (moments) a kind keeps, by name: `m`, `v` (Adam kinds),
+ * `momentum` (momentum kinds; torch-sgd only with momentum ≠ 0).
+ */
+export function optimizerSlotNames(spec: ResolvedOptimizerSpec): string[] {
+  switch (spec.kind) {
+    case "adam":
+    case "torch-adam":
+    case "torch-adamw":
+      return ["m", "v"];
+    case "momentum":
+      return ["momentum"];
+    case "torch-sgd":
+      return spec.momentum !== 0 ? ["momentum"] : [];
+    default:
+      return [];
+  }
+}
+
 /**
  * The state of a {@link FlatOptimizer}: per-variable step counts and the
  * slot buffers laid out like the flat parameters (a variable's slice of a
@@ -187,7 +311,11 @@ export interface FlatOptimizerState {
   kind: ParallelOptimizerSpec["kind"];
   /** Current learning rate. */
   learningRate: number;
-  /** Optimizer steps taken per variable (torch kinds), or by the optimizer (tfjs kinds: all equal). */
+  /**
+   * Optimizer steps taken per variable. A frozen variable's count does not
+   * advance (torch kinds: it is the variable's bias-correction step; tfjs
+   * adam keeps one optimizer-wide count in `scalars`).
+   */
   steps: number[];
   /** Slot buffers by name (`m`, `v`, `momentum`), each as long as the flat parameters. */
   slots: Record<string, Float32Array>;
@@ -201,8 +329,34 @@ const f32 = Math.fround;
 // [from, to) so that V8 optimises each one (a shared switch inside the loop
 // was 2x slower). Values are computed in float64 and rounded once when stored.
 
-function sgdLoop(p: Float32Array, g: Float32Array, from: number, to: number, lr: number): void {
-  for (let j = from; j < to; j++) p[j] -= lr * g[j];
+/** Plain SGD: `p -= lr·(g + l2·p)`. */
+function sgdLoop(
+  p: Float32Array,
+  g: Float32Array,
+  from: number,
+  to: number,
+  lr: number,
+  l2: number,
+): void {
+  if (l2 === 0) {
+    for (let j = from; j < to; j++) p[j] -= lr * g[j];
+  } else {
+    for (let j = from; j < to; j++) p[j] -= lr * f32(g[j] + l2 * p[j]);
+  }
+}
+
+/** Options of {@link momentumLoop}. */
+interface MomentumArgs {
+  /** Momentum factor μ (≠ 0). */
+  mu: number;
+  /** Nesterov: step along `g + μ·buf` instead of `buf`. */
+  nesterov: boolean;
+  /** Dampening: the gradient enters the buffer as `(1 - dampening)·g`. */
+  dampening: number;
+  /** First step of the variable: `buf = g` (PyTorch), else `μ·buf + …`. */
+  first: boolean;
+  /** L2 weight decay added to the gradient (`g + l2·p`). */
+  l2: number;
 }
 
 /**
@@ -217,10 +371,9 @@ function momentumLoop(
   from: number,
   to: number,
   lr: number,
-  mu: number,
-  o: { nesterov: boolean; dampening: number; first: boolean; l2?: number },
+  o: MomentumArgs,
 ): void {
-  const l2 = o.l2 ?? 0, keepG = 1 - o.dampening, first = o.first, nesterov = o.nesterov;
+  const { mu, l2, first, nesterov } = o, keepG = 1 - o.dampening;
   for (let j = from; j < to; j++) {
     const gj = l2 !== 0 ? f32(g[j] + l2 * p[j]) : g[j];
     const b = first ? gj : f32(mu * buf[j] + keepG * gj);
@@ -239,8 +392,8 @@ interface AdamConstants {
   stepSize: number;
   /** tfjs: 1 / (1 - beta2^t) inside the sqrt; PyTorch: 1. */
   invBc2: number;
-  /** PyTorch: sqrt(1 - beta2^t) dividing the sqrt; tfjs: 1. */
-  sqrtBc2: number;
+  /** 1 / sqrt(1 - beta2^t) (PyTorch); tfjs: 1. */
+  invSqrtBc2: number;
   eps: number;
   /** Decoupled weight decay factor 1 - lr·wd (AdamW), else 1. */
   keep: number;
@@ -257,9 +410,18 @@ function adamLoop(
   to: number,
   c: AdamConstants,
 ): void {
-  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, invBc2, sqrtBc2, eps, keep, l2 } =
-    c;
-  const invSqrtBc2 = 1 / sqrtBc2;
+  const {
+    beta1,
+    oneMinusBeta1,
+    beta2,
+    oneMinusBeta2,
+    stepSize,
+    invBc2,
+    invSqrtBc2,
+    eps,
+    keep,
+    l2,
+  } = c;
   for (let j = from; j < to; j++) {
     const pj = p[j];
     const gj = l2 !== 0 ? f32(g[j] + l2 * pj) : g[j];
@@ -271,28 +433,99 @@ function adamLoop(
   }
 }
 
-/** The slot names each kind keeps. */
-function slotNames(spec: ParallelOptimizerSpec): string[] {
-  switch (spec.kind) {
-    case "adam":
-    case "torch-adam":
-    case "torch-adamw":
-      return ["m", "v"];
-    case "momentum":
-      return ["momentum"];
-    case "torch-sgd":
-      return (spec.momentum ?? 0) !== 0 ? ["momentum"] : [];
-    default:
-      return [];
+/**
+ * PyTorch's update rules (`torch.optim.Adam` / `AdamW` / `SGD`) on ranges of
+ * Float32Arrays: the one implementation behind the `torch-*` kinds of
+ * {@link FlatOptimizer} and the optimisers of lib/train/optimisers.ts. Keeps
+ * no per-variable state itself (the caller owns step counts and slots); it
+ * caches the Adam constants of the last `(t, lr)`.
+ *
+ * @example
+ * ```ts
+ * const rule = new TorchUpdate({ kind: "torch-adamw", learningRate: 1e-3 });
+ * const p = new Float32Array([1, -2]), g = new Float32Array([0.5, 0.1]);
+ * const slots = Object.fromEntries(rule.slotNames.map((n) => [n, new Float32Array(2)]));
+ * rule.apply(1, 1e-3, p, g, slots); // first step of this variable
+ * ```
+ */
+export class TorchUpdate {
+  /** The resolved hyperparameters (`learningRate`: the spec's initial one). */
+  readonly spec: ResolvedTorchSpec;
+  /** Slot buffers each variable needs (see {@link optimizerSlotNames}). */
+  readonly slotNames: readonly string[];
+  private cached: { t: number; lr: number; c: AdamConstants | null } = { t: 0, lr: NaN, c: null };
+
+  /**
+   * @param spec a `torch-*` spec (checked and completed by {@link resolveOptimizerSpec})
+   * @param who names the optimizer in error messages
+   */
+  constructor(spec: ParallelOptimizerSpec, who = "optimizer") {
+    const r = resolveOptimizerSpec(spec, who);
+    if (!r.kind.startsWith("torch-")) {
+      throw new ConfigError(`${who} kind: TorchUpdate needs a torch-* kind, got '${r.kind}'`);
+    }
+    this.spec = r as ResolvedTorchSpec;
+    this.slotNames = optimizerSlotNames(r);
+  }
+
+  private adam(t: number, lr: number): AdamConstants {
+    const c = this.cached;
+    if (c.c && c.t === t && c.lr === lr) return c.c;
+    const s = this.spec as Extract<ResolvedTorchSpec, { kind: "torch-adam" | "torch-adamw" }>;
+    const decoupled = s.kind === "torch-adamw";
+    c.t = t;
+    c.lr = lr;
+    c.c = {
+      beta1: s.beta1,
+      oneMinusBeta1: 1 - s.beta1,
+      beta2: s.beta2,
+      oneMinusBeta2: 1 - s.beta2,
+      stepSize: lr / (1 - Math.pow(s.beta1, t)),
+      invBc2: 1,
+      invSqrtBc2: 1 / Math.sqrt(1 - Math.pow(s.beta2, t)),
+      eps: s.eps,
+      keep: decoupled ? 1 - lr * s.weightDecay : 1,
+      l2: decoupled ? 0 : s.weightDecay,
+    };
+    return c.c;
+  }
+
+  /**
+   * Update `p[from, to)` in place with `g[from, to)`: step `t` (1-based, the
+   * variable's count after this step), learning rate `lr`, the slot buffers
+   * `slots` (by {@link slotNames}, laid out like `p`, zeros before step 1).
+   */
+  apply(
+    t: number,
+    lr: number,
+    p: Float32Array,
+    g: Float32Array,
+    slots: Record<string, Float32Array>,
+    from = 0,
+    to: number = p.length,
+  ): void {
+    const s = this.spec;
+    if (s.kind === "torch-sgd") {
+      if (s.momentum === 0) sgdLoop(p, g, from, to, lr, s.weightDecay);
+      else {
+        momentumLoop(p, g, slots.momentum, from, to, lr, {
+          mu: s.momentum,
+          nesterov: s.nesterov,
+          dampening: s.dampening,
+          first: t === 1,
+          l2: s.weightDecay,
+        });
+      }
+    } else adamLoop(p, g, slots.m, slots.v, from, to, this.adam(t, lr));
   }
 }
 
 /**
  * A fused optimizer over flat Float32Arrays: one pass over all parameters per
  * step, moments kept as Float32Arrays (no tensors, no kernels). Reproduces
- * tf.train.adam/sgd/momentum and the PyTorch-semantics optimisers of
- * lib/train/optimisers.ts to float32 rounding (each element is computed in
- * float64 and rounded once when stored).
+ * tf.train.adam/sgd/momentum, and the PyTorch-semantics optimisers of
+ * lib/train/optimisers.ts (through the same {@link TorchUpdate}), to float32
+ * rounding (each element is computed in float64 and rounded once when stored).
  *
  * @example
  * ```ts
@@ -304,8 +537,12 @@ function slotNames(spec: ParallelOptimizerSpec): string[] {
 export class FlatOptimizer {
   /** Learning rate of the next step. */
   learningRate: number;
+  /** The spec with its defaults filled in. */
+  readonly spec: ResolvedOptimizerSpec;
+  /** Offset of each variable in the flat parameters, and the total size last. */
   private readonly offsets: number[];
   private readonly total: number;
+  private readonly torch: TorchUpdate | null;
   private steps: number[];
   private slots: Record<string, Float32Array>;
   private accBeta1 = 1;
@@ -315,35 +552,26 @@ export class FlatOptimizer {
    * @param spec the optimizer and its hyperparameters
    * @param sizes number of scalars of each variable, in parameter order
    */
-  constructor(readonly spec: ParallelOptimizerSpec, readonly sizes: number[]) {
-    const kinds = ["adam", "sgd", "momentum", "torch-adam", "torch-adamw", "torch-sgd"];
-    if (!kinds.includes(spec?.kind)) {
-      throw new Error(
-        `parallel: optimizer.kind '${spec?.kind}' is not supported (${kinds.join(", ")})`,
-      );
-    }
-    if (!(spec.learningRate >= 0)) {
-      throw new RangeError(
-        `parallel: optimizer.learningRate must be >= 0, got ${spec.learningRate}`,
-      );
-    }
-    if (spec.kind === "torch-sgd" && spec.nesterov && (!spec.momentum || spec.dampening)) {
-      throw new RangeError("parallel: torch-sgd nesterov needs momentum > 0 and dampening 0");
-    }
+  constructor(spec: ParallelOptimizerSpec, readonly sizes: number[]) {
+    this.spec = resolveOptimizerSpec(spec, "parallel optimizer");
+    this.torch = this.spec.kind.startsWith("torch-") ? new TorchUpdate(this.spec) : null;
     this.learningRate = spec.learningRate;
-    this.offsets = [];
-    let off = 0;
-    for (const n of sizes) {
-      this.offsets.push(off);
-      off += n;
-    }
-    this.total = off;
+    this.offsets = [0];
+    for (const n of sizes) this.offsets.push(this.offsets[this.offsets.length - 1] + n);
+    this.total = this.offsets[sizes.length];
     this.steps = sizes.map(() => 0);
-    this.slots = Object.fromEntries(slotNames(spec).map((k) => [k, new Float32Array(off)]));
-    if (spec.kind === "adam") {
-      this.accBeta1 = f32(spec.beta1 ?? 0.9);
-      this.accBeta2 = f32(spec.beta2 ?? 0.999);
+    this.slots = Object.fromEntries(
+      optimizerSlotNames(this.spec).map((k) => [k, new Float32Array(this.total)]),
+    );
+    if (this.spec.kind === "adam") {
+      this.accBeta1 = f32(this.spec.beta1);
+      this.accBeta2 = f32(this.spec.beta2);
     }
+  }
+
+  /** Offset of variable `k` in the flat parameters (`k = sizes.length`: the total). */
+  offset(k: number): number {
+    return this.offsets[k];
   }
 
   /**
@@ -356,7 +584,7 @@ export class FlatOptimizer {
   step(
     params: Float32Array,
     grads: Float32Array,
-    active?: ArrayLike<boolean>,
+    active?: ArrayLike<boolean> | null,
     vars: [number, number] = [0, this.sizes.length],
   ): void {
     if (params.length !== this.total || grads.length !== this.total) {
@@ -366,91 +594,53 @@ export class FlatOptimizer {
       );
     }
     const s = this.spec, lr = this.learningRate;
+    // tfjs adam: one set of constants for every variable (its scalars are float32)
+    const tfAdam: AdamConstants | null = s.kind === "adam"
+      ? {
+        beta1: f32(s.beta1),
+        oneMinusBeta1: f32(1 - s.beta1),
+        beta2: f32(s.beta2),
+        oneMinusBeta2: f32(1 - s.beta2),
+        stepSize: lr / f32(1 - this.accBeta1),
+        invBc2: 1 / f32(1 - this.accBeta2),
+        invSqrtBc2: 1,
+        eps: s.epsilon,
+        keep: 1,
+        l2: 0,
+      }
+      : null;
+    const momentum: MomentumArgs | null = s.kind === "momentum"
+      ? { mu: f32(s.momentum), nesterov: s.useNesterov, dampening: 0, first: false, l2: 0 }
+      : null;
     for (let k = vars[0]; k < vars[1]; k++) {
       if (active && !active[k]) continue;
-      const from = this.offsets[k], to = from + this.sizes[k];
+      const from = this.offsets[k], to = this.offsets[k + 1];
       const t = ++this.steps[k];
-      switch (s.kind) {
-        case "sgd":
-          sgdLoop(params, grads, from, to, lr);
-          break;
-        case "momentum":
-          momentumLoop(params, grads, this.slots.momentum, from, to, lr, f32(s.momentum), {
-            nesterov: s.useNesterov ?? false,
-            dampening: 0,
-            first: false,
-          });
-          break;
-        case "adam": {
-          // tfjs's scalars are float32: round them the same way
-          const r1 = s.beta1 ?? 0.9, r2 = s.beta2 ?? 0.999;
-          const c1 = f32(1 - this.accBeta1), c2 = f32(1 - this.accBeta2);
-          adamLoop(params, grads, this.slots.m, this.slots.v, from, to, {
-            beta1: f32(r1),
-            oneMinusBeta1: f32(1 - r1),
-            beta2: f32(r2),
-            oneMinusBeta2: f32(1 - r2),
-            stepSize: lr / c1,
-            invBc2: 1 / c2,
-            sqrtBc2: 1,
-            eps: s.epsilon ?? 1e-7,
-            keep: 1,
-            l2: 0,
-          });
-          break;
-        }
-        case "torch-adam":
-        case "torch-adamw": {
-          const b1 = s.beta1 ?? 0.9, b2 = s.beta2 ?? 0.999;
-          const decoupled = s.kind === "torch-adamw";
-          const wd = s.weightDecay ?? (decoupled ? 0.01 : 0);
-          adamLoop(params, grads, this.slots.m, this.slots.v, from, to, {
-            beta1: b1,
-            oneMinusBeta1: 1 - b1,
-            beta2: b2,
-            oneMinusBeta2: 1 - b2,
-            stepSize: lr / (1 - Math.pow(b1, t)),
-            invBc2: 1,
-            sqrtBc2: Math.sqrt(1 - Math.pow(b2, t)),
-            eps: s.eps ?? 1e-8,
-            keep: decoupled ? 1 - lr * wd : 1,
-            l2: decoupled ? 0 : wd,
-          });
-          break;
-        }
-        case "torch-sgd": {
-          const mu = s.momentum ?? 0, wd = s.weightDecay ?? 0;
-          if (mu === 0 && wd === 0) sgdLoop(params, grads, from, to, lr);
-          else {
-            momentumLoop(params, grads, this.slots.momentum, from, to, lr, mu, {
-              nesterov: s.nesterov ?? false,
-              dampening: s.dampening ?? 0,
-              first: t === 1,
-              l2: wd,
-            });
-          }
-          break;
-        }
-      }
+      if (this.torch) this.torch.apply(t, lr, params, grads, this.slots, from, to);
+      else if (tfAdam) adamLoop(params, grads, this.slots.m, this.slots.v, from, to, tfAdam);
+      else if (momentum) momentumLoop(params, grads, this.slots.momentum, from, to, lr, momentum);
+      else sgdLoop(params, grads, from, to, lr, 0);
     }
     if (s.kind === "adam") {
-      this.accBeta1 = f32(this.accBeta1 * f32(s.beta1 ?? 0.9));
-      this.accBeta2 = f32(this.accBeta2 * f32(s.beta2 ?? 0.999));
+      this.accBeta1 = f32(this.accBeta1 * f32(s.beta1));
+      this.accBeta2 = f32(this.accBeta2 * f32(s.beta2));
     }
   }
 
-  /** Offset of each variable in the flat parameters. */
-  get variableOffsets(): number[] {
-    return this.offsets.slice();
-  }
-
-  /** A copy of the state (for checkpoints and for moving it between threads). */
-  getState(): FlatOptimizerState {
+  /**
+   * A copy of the state (for checkpoints and for moving it between threads).
+   * With `vars`, only the variables `[vars[0], vars[1])`: their step counts
+   * and their part of each slot (what one worker of a sharded update holds).
+   */
+  getState(vars: [number, number] = [0, this.sizes.length]): FlatOptimizerState {
+    const [v0, v1] = vars, from = this.offsets[v0], to = this.offsets[v1];
     return {
       kind: this.spec.kind,
       learningRate: this.learningRate,
-      steps: this.steps.slice(),
-      slots: Object.fromEntries(Object.entries(this.slots).map(([k, a]) => [k, a.slice()])),
+      steps: this.steps.slice(v0, v1),
+      slots: Object.fromEntries(
+        Object.entries(this.slots).map(([k, a]) => [k, a.slice(from, to)]),
+      ),
       scalars: this.spec.kind === "adam"
         ? { accBeta1: this.accBeta1, accBeta2: this.accBeta2 }
         : {},
@@ -509,6 +699,12 @@ export interface DataParallelTrainerArgs {
    * worker script or backend failure). Default true; false rethrows.
    */
   fallback?: boolean;
+  /**
+   * Copy worker 0's weights to the other workers at start. Default true;
+   * false skips the round trip when the factory builds the same weights in
+   * every worker (e.g. from values in its args).
+   */
+  broadcastWeights?: boolean;
 }
 
 /** What one {@link DataParallelTrainer.step} returns. */
@@ -530,8 +726,6 @@ export interface ParallelStepResult {
    * waited for a core (the machine is oversubscribed).
    */
   workerCpuMs: number[];
-  /** Per worker: wall time of averaging the gradients and the optimizer update, ms. Absent in local mode. */
-  applyMs?: number[];
 }
 
 /** Flat weights of one replica. */
@@ -574,7 +768,7 @@ function concatInto(
  * copy), each element rounded once. Every replica calls this with the same
  * arguments, so they agree bit for bit.
  */
-export function weightedAverage(
+function weightedAverage(
   arrays: Float32Array[],
   weights: number[],
   out: Float32Array,
@@ -601,6 +795,38 @@ export function weightedAverage(
 }
 
 /**
+ * Import `spec.module` and return its export `spec.export` (default
+ * `"default"`), which must be a function: the factory of a model
+ * ({@link ModelReplica.create}) or of a loss (lib/train/parallel_fit.ts).
+ * `what` names it in errors.
+ *
+ * @throws Error `<module>: cannot import the <what> (…)` or
+ *   `<module>: export '<name>' is not a function (expected the <what>)`
+ * @example
+ * ```ts
+ * const build = await importFactory({ module: url, export: "build" }, "model factory");
+ * const model = await build({ units: 32 });
+ * ```
+ */
+export async function importFactory(
+  spec: ModelFactorySpec,
+  what: string,
+): Promise<(args: unknown) => unknown> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(spec.module);
+  } catch (e) {
+    throw new Error(`${spec.module}: cannot import the ${what} (${(e as Error).message})`);
+  }
+  const name = spec.export ?? "default";
+  const factory = mod[name];
+  if (typeof factory !== "function") {
+    throw new Error(`${spec.module}: export '${name}' is not a function (expected the ${what})`);
+  }
+  return factory as (args: unknown) => unknown;
+}
+
+/**
  * One model replica: builds the model from its factory and runs the two
  * halves of a step (gradients of a shard; apply averaged gradients with a
  * {@link FlatOptimizer}). Keeps a flat float32 master copy of the trainable
@@ -614,8 +840,12 @@ export class ModelReplica {
   private active: boolean[] | null = null;
   private readonly sizes: number[];
   private readonly stateSizes: number[];
+  /** Number of state scalars. */
+  readonly numState: number;
   private avgGrads: Float32Array | null = null;
   private avgState: Float32Array | null = null;
+  /** The shared parameters / averaged state changed since the variables were written. */
+  private unsynced = false;
 
   private constructor(
     private readonly model: ParallelModel,
@@ -625,6 +855,7 @@ export class ModelReplica {
   ) {
     this.sizes = model.trainable.map((v) => v.size);
     this.stateSizes = (model.state ?? []).map((v) => v.size);
+    this.numState = this.stateSizes.reduce((a, b) => a + b, 0);
     this.params = concatInto(model.trainable);
     this.optimizer = new FlatOptimizer(optimizer, this.sizes);
   }
@@ -635,23 +866,14 @@ export class ModelReplica {
     optimizer: ParallelOptimizerSpec,
     worker = 0,
   ): Promise<ModelReplica> {
-    let mod: Record<string, unknown>;
-    try {
-      mod = await import(spec.module);
-    } catch (e) {
-      throw new Error(`${spec.module}: cannot import the model factory (${(e as Error).message})`);
-    }
-    const name = spec.export ?? "default";
-    const factory = mod[name];
-    if (typeof factory !== "function") {
-      throw new Error(`${spec.module}: export '${name}' is not a function`);
-    }
+    const factory = await importFactory(spec, "model factory");
     const model = await (factory as (a: unknown) => ParallelModel | Promise<ParallelModel>)(
       spec.args,
     );
     if (!model || !Array.isArray(model.trainable) || typeof model.loss !== "function") {
       throw new Error(
-        `${spec.module}: '${name}' must return { trainable: tf.Variable[], loss(inputs, targets) }`,
+        `${spec.module}: '${spec.export ?? "default"}' must return ` +
+          "{ trainable: tf.Variable[], loss(inputs, targets) }",
       );
     }
     return new ModelReplica(model, optimizer, worker);
@@ -667,11 +889,6 @@ export class ModelReplica {
     return this.sizes.slice();
   }
 
-  /** Number of state scalars. */
-  get numState(): number {
-    return this.stateSizes.reduce((a, b) => a + b, 0);
-  }
-
   /**
    * Mean loss and flat gradients (trainable order; zeros for frozen
    * variables) of one shard, plus the flat state after the forward pass.
@@ -682,6 +899,7 @@ export class ModelReplica {
     targets: HostTensor[],
     out: { grads?: Float32Array; state?: Float32Array; seed?: number } = {},
   ): { loss: number; grads: Float32Array; state: Float32Array } {
+    this.syncShared();
     const all = this.model.trainable;
     const vars = this.active ? all.filter((_, i) => this.active![i]) : all;
     // no tf.tidy around variableGrads: it keeps every intermediate of the
@@ -710,39 +928,40 @@ export class ModelReplica {
     }
   }
 
-  /** Apply flat averaged gradients with the optimizer; then set the flat averaged state (if given). */
-  apply(grads: Float32Array, state?: Float32Array): void {
+  /** Apply flat gradients (all variables) with the optimizer and write the variables (local mode). */
+  apply(grads: Float32Array): void {
     if (grads.length !== this.numParams) {
       throw new RangeError(
         `parallel: gradient has ${grads.length} values, the model ${this.numParams}`,
       );
     }
-    this.optimizer.step(this.params, grads, this.active ?? undefined);
+    this.optimizer.step(this.params, grads, this.active);
     this.writeVars(this.model.trainable, this.params, this.active);
-    if (state && state.length > 0) this.setFlat(this.model.state ?? [], state);
   }
 
   /**
-   * Average the shards' gradients and states (weights: each shard's share of
-   * the batch, 0 for an empty shard) and apply them ({@link apply}). After
-   * {@link useShared}: only this replica's variables are averaged and
-   * updated, in the shared parameters; {@link syncShared} then writes the
-   * model's variables once every replica has done its part.
+   * After {@link useShared}: average the shards' gradients (weights: each
+   * shard's share of the batch, 0 for an empty shard) for this replica's
+   * variables and update them in the shared parameters; average the shards'
+   * states. The model's variables are written lazily ({@link syncShared}),
+   * once every replica has done its part: at the next gradients, weights
+   * read or change, or mask change.
    */
   applyAverage(grads: Float32Array[], states: Float32Array[], weights: number[]): void {
+    if (!this.owned) throw new Error("parallel: applyAverage before useShared");
     this.avgGrads ??= new Float32Array(this.numParams);
     this.avgState ??= new Float32Array(this.numState);
     if (this.numState > 0) weightedAverage(states, weights, this.avgState);
-    if (!this.owned) {
-      weightedAverage(grads, weights, this.avgGrads);
-      this.apply(this.avgGrads, this.avgState);
-      return;
-    }
-    const offsets = this.optimizer.variableOffsets;
     const [v0, v1] = this.owned;
-    const from = offsets[v0] ?? this.numParams, to = offsets[v1] ?? this.numParams;
-    weightedAverage(grads, weights, this.avgGrads, from, to);
-    this.optimizer.step(this.params, this.avgGrads, this.active ?? undefined, this.owned);
+    weightedAverage(
+      grads,
+      weights,
+      this.avgGrads,
+      this.optimizer.offset(v0),
+      this.optimizer.offset(v1),
+    );
+    this.optimizer.step(this.params, this.avgGrads, this.active, this.owned);
+    this.unsynced = true;
   }
 
   /**
@@ -761,15 +980,17 @@ export class ModelReplica {
     this.owned = vars;
   }
 
-  /** After every replica's {@link applyAverage}: write the shared parameters and the averaged state to the model. */
+  /**
+   * Write the shared parameters and the averaged state to the model if an
+   * {@link applyAverage} changed them since (a no-op otherwise). Called by
+   * the methods that read the model; call it only once every replica has
+   * finished its {@link applyAverage}.
+   */
   syncShared(): void {
+    if (!this.unsynced) return;
+    this.unsynced = false;
     this.writeVars(this.model.trainable, this.params, this.active);
     if (this.numState > 0) this.setFlat(this.model.state ?? [], this.avgState!);
-  }
-
-  /** The variables this replica updates (`[first, end)`; all unless sharded). */
-  get ownedVariables(): [number, number] {
-    return this.owned ? [this.owned[0], this.owned[1]] : [0, this.sizes.length];
   }
 
   /**
@@ -782,7 +1003,13 @@ export class ModelReplica {
         `parallel: active mask of ${mask.length} entries for ${this.sizes.length} variables`,
       );
     }
-    this.active = mask && !mask.every((a) => a) ? mask.slice() : null;
+    const next = mask && !mask.every((a) => a) ? mask : null;
+    const same = next === null
+      ? this.active === null
+      : this.active !== null && next.every((a, i) => a === this.active![i]);
+    if (same) return;
+    this.syncShared(); // with the mask of the update
+    this.active = next && next.slice();
   }
 
   private writeVars(vars: tf.Variable[], flat: Float32Array, active?: boolean[] | null): void {
@@ -810,6 +1037,7 @@ export class ModelReplica {
 
   /** Copies of the weights. */
   getWeights(): ReplicaWeights {
+    this.syncShared();
     const read = (vs: tf.Variable[]) => vs.map((v) => (v.dataSync() as Float32Array).slice());
     return { trainable: read(this.model.trainable), state: read(this.model.state ?? []) };
   }
@@ -831,31 +1059,42 @@ export class ModelReplica {
       }
       return out;
     };
-    this.params.set(flat(w.trainable, this.sizes, "trainable"));
+    const trainable = flat(w.trainable, this.sizes, "trainable");
+    const state = flat(w.state, this.stateSizes, "state");
+    this.unsynced = false; // everything is overwritten
+    this.params.set(trainable);
     this.setFlat(this.model.trainable, this.params);
-    this.setFlat(this.model.state ?? [], flat(w.state, this.stateSizes, "state"));
+    this.setFlat(this.model.state ?? [], state);
   }
 
-  /** A copy of the optimizer state. */
+  /**
+   * A copy of the optimizer state of the variables this replica updates:
+   * all of them, or after {@link useShared} its own range (see
+   * {@link FlatOptimizer.getState}).
+   */
   getOptimizerState(): FlatOptimizerState {
-    return this.optimizer.getState();
+    return this.optimizer.getState(this.owned ?? undefined);
   }
 
-  /** Restore an optimizer state (from {@link getOptimizerState}, possibly another replica's). */
+  /** Restore a full optimizer state (e.g. gathered from every replica by the trainer). */
   setOptimizerState(state: FlatOptimizerState): void {
     this.optimizer.setState(state);
   }
 
   /** Change the optimizer's learning rate (for schedules); the moments are kept. */
   setLearningRate(lr: number): void {
-    if (!(lr >= 0)) throw new RangeError(`parallel: learning rate must be >= 0, got ${lr}`);
-    this.optimizer.learningRate = lr;
+    this.optimizer.learningRate = checkLearningRate(lr);
   }
 
   /** Free the model. */
   dispose(): void {
     this.model.dispose?.();
   }
+}
+
+function checkLearningRate(lr: number): number {
+  if (!(lr >= 0)) throw new RangeError(`parallel: learning rate must be >= 0, got ${lr}`);
+  return lr;
 }
 
 /** Messages main → worker. */
@@ -883,16 +1122,23 @@ export type ToWorker =
     owned: [number, number];
     workers: number;
   }
-  | { id: number; type: "grads"; inputs: HostTensor[]; targets: HostTensor[]; seed?: number }
+  | {
+    id: number;
+    type: "grads";
+    inputs: HostTensor[];
+    targets: HostTensor[];
+    seed?: number;
+    /** Learning rate of this step's update. */
+    learningRate: number;
+    /** Trained variables (trainable order; null: all) of this step. */
+    active: boolean[] | null;
+  }
   | { id: number; type: "apply"; weights: number[] }
-  | { id: number; type: "sync" }
   | { id: number; type: "getWeights" }
   | { id: number; type: "setWeights"; weights: ReplicaWeights }
-  | { id: number; type: "setActive"; mask: boolean[] | null }
   | { id: number; type: "getOptimizerState" }
   | { id: number; type: "setOptimizerState"; state: FlatOptimizerState }
   | { id: number; type: "memory" }
-  | { id: number; type: "setLearningRate"; learningRate: number }
   | { id: number; type: "dispose" };
 
 /** Messages worker → main: `{ id, ok: true, ... }` or `{ id, ok: false, error }`. */
@@ -910,10 +1156,9 @@ export type FromWorker =
       variableSizes?: number[];
       numTensors?: number;
       weights?: ReplicaWeights;
+      /** The optimizer state of the variables this worker updates (its range only). */
       optimizerState?: FlatOptimizerState;
-      /** The variables `[first, end)` whose optimizer state this worker holds. */
-      owned?: [number, number];
-      /** Wall time of the gradient computation (or of the update) in the worker, ms. */
+      /** Wall time of the gradient computation in the worker, ms. */
       ms?: number;
       /** CPU time of the worker thread during it, ms (10 ms resolution; NaN when unknown). */
       cpuMs?: number;
@@ -1025,6 +1270,16 @@ export interface ParallelStepOptions {
    * class-weighted cross-entropy).
    */
   sampleWeights?: ArrayLike<number>;
+  /**
+   * Learning rate from this step on, as {@link DataParallelTrainer.setLearningRate}
+   * (sent with the step, no extra message). Default: unchanged.
+   */
+  learningRate?: number;
+  /**
+   * Trained variables from this step on, as {@link DataParallelTrainer.setActive}
+   * (sent with the step). Default: unchanged.
+   */
+  active?: boolean[] | null;
 }
 
 /**
@@ -1034,6 +1289,10 @@ export interface ParallelStepOptions {
  */
 export class DataParallelTrainer {
   private disposed = false;
+  /** Learning rate of the next step (sent with it). */
+  private learningRate: number;
+  /** Trained variables of the next step (sent with it); null: all. */
+  private active: boolean[] | null = null;
 
   private constructor(
     /** `"workers"`: N Web Workers; `"local"`: the calling thread only. */
@@ -1042,10 +1301,12 @@ export class DataParallelTrainer {
     private readonly local: ModelReplica | null,
     /** Backend summary of each worker (or of the calling thread in local mode). */
     readonly backends: string[],
+    optimizer: ResolvedOptimizerSpec,
     /** Why the trainer runs locally although workers were asked for, if so. */
     readonly fallbackReason?: string,
-    private readonly variableSizes: number[] = [],
-  ) {}
+  ) {
+    this.learningRate = optimizer.learningRate;
+  }
 
   /** Number of replicas computing shards (1 in local mode). */
   get numWorkers(): number {
@@ -1059,7 +1320,7 @@ export class DataParallelTrainer {
       throw new RangeError(`DataParallelTrainer: workers must be >= 0, got ${args.workers}`);
     }
     // a bad optimizer spec is a caller error in every mode
-    new FlatOptimizer(args.optimizer, []);
+    const optimizer = resolveOptimizerSpec(args.optimizer, "DataParallelTrainer optimizer");
     const fallback = args.fallback ?? true;
     const local = async (reason?: string) =>
       new DataParallelTrainer(
@@ -1067,6 +1328,7 @@ export class DataParallelTrainer {
         [],
         await ModelReplica.create(args.model, args.optimizer),
         [`${tf.getBackend()} (calling thread)`],
+        optimizer,
         reason,
       );
     if (n === 0) return local();
@@ -1117,10 +1379,11 @@ export class DataParallelTrainer {
         handles,
         null,
         replies.map((r) => r.backend ?? "?"),
-        undefined,
-        replies[0].variableSizes!,
+        optimizer,
       );
-      if (n > 1) await trainer.setWeights(await trainer.getWeights(0));
+      if (n > 1 && (args.broadcastWeights ?? true)) {
+        await trainer.setWeights(await trainer.getWeights(0));
+      }
       return trainer;
     } catch (e) {
       for (const h of handles) h.terminate();
@@ -1138,6 +1401,8 @@ export class DataParallelTrainer {
   /**
    * One optimizer step on a batch: `inputs` and `targets` (tensors or host
    * arrays) share the batch size along axis 0 and are split into shards.
+   * Two round trips to the workers: the gradients (with the learning rate
+   * and the active mask), then the averaged update.
    */
   async step(
     inputs: (tf.Tensor | HostTensor)[],
@@ -1145,6 +1410,8 @@ export class DataParallelTrainer {
     options: ParallelStepOptions = {},
   ): Promise<ParallelStepResult> {
     this.check();
+    if (options.learningRate !== undefined) await this.setLearningRate(options.learningRate);
+    if (options.active !== undefined) await this.setActive(options.active);
     const xs = inputs.map((t, i) => toHost(t, `inputs[${i}]`));
     const ys = targets.map((t, i) => toHost(t, `targets[${i}]`));
     const all = [...xs, ...ys];
@@ -1165,6 +1432,8 @@ export class DataParallelTrainer {
       );
     }
     if (this.local) {
+      this.local.setLearningRate(this.learningRate);
+      this.local.setActive(this.active);
       const r = this.local.gradients(xs, ys, { seed: options.seed });
       this.local.apply(r.grads);
       return {
@@ -1176,7 +1445,8 @@ export class DataParallelTrainer {
       };
     }
     const shards = shardSizes(batch, this.handles.length);
-    // shard weights: share of the batch (or of the total sample weight)
+    // shard weights: share of the batch (or of the total sample weight);
+    // an empty shard writes no gradient and gets weight 0
     const mass = shards.map(() => 0);
     let from = 0;
     shards.forEach((n, k) => {
@@ -1196,7 +1466,14 @@ export class DataParallelTrainer {
       from = to;
       if (shards[i] === 0) return Promise.resolve(null);
       return h.request(
-        { type: "grads", inputs: sx, targets: sy, seed: options.seed },
+        {
+          type: "grads",
+          inputs: sx,
+          targets: sy,
+          seed: options.seed,
+          learningRate: this.learningRate,
+          active: this.active,
+        },
         transferList([...sx, ...sy].map((s) => s.data)),
       );
     }));
@@ -1204,22 +1481,18 @@ export class DataParallelTrainer {
     gradReplies.forEach((r, k) => {
       if (r && weights[k] > 0) loss += weights[k] * r.loss!;
     });
-    // an empty shard wrote nothing: give it weight 0
-    const live = weights.map((w, k) => (gradReplies[k] ? w : 0));
     // each worker averages the shared gradient slots of its variables and
-    // updates them in the shared weights; once all are done, each copies the
-    // shared weights into its model
+    // updates them in the shared weights; each copies the shared weights
+    // into its model at its next step (all updates are done by then)
     const applied = await Promise.all(
-      this.handles.map((h) => h.request({ type: "apply", weights: live })),
+      this.handles.map((h) => h.request({ type: "apply", weights })),
     );
-    const synced = await Promise.all(this.handles.map((h) => h.request({ type: "sync" })));
     return {
       loss,
       shards,
-      numTensors: synced.map((r) => r.numTensors ?? -1),
+      numTensors: applied.map((r) => r.numTensors ?? -1),
       workerMs: gradReplies.map((r) => r?.ms ?? 0),
       workerCpuMs: gradReplies.map((r) => r?.cpuMs ?? NaN),
-      applyMs: applied.map((r, k) => (r.ms ?? NaN) + (synced[k].ms ?? NaN)),
     };
   }
 
@@ -1241,49 +1514,60 @@ export class DataParallelTrainer {
 
   /**
    * Train only the trainable variables whose `mask` entry is true (in the
-   * factory's `trainable` order; null: all), e.g. to freeze an encoder.
-   * Frozen variables get no gradient, no update and keep their optimizer state.
+   * factory's `trainable` order; null: all), e.g. to freeze an encoder,
+   * from the next step on (sent with it). Frozen variables get no gradient,
+   * no update and keep their optimizer state.
    */
+  // deno-lint-ignore require-await
   async setActive(mask: boolean[] | null): Promise<void> {
     this.check();
-    if (this.local) return this.local.setActive(mask);
-    await Promise.all(this.handles.map((h) => h.request({ type: "setActive", mask })));
+    this.active = mask && !mask.every((a) => a) ? mask.slice() : null;
   }
 
-  /** A copy of the optimizer state (gathered from the workers that update each variable). */
+  /**
+   * A copy of the optimizer state: each worker sends the part it updates
+   * (contiguous variable ranges in worker order), concatenated here.
+   */
   async getOptimizerState(): Promise<FlatOptimizerState> {
     this.check();
-    if (this.local) return this.local.getOptimizerState();
-    const parts = await Promise.all(
-      this.handles.map((h) => h.request({ type: "getOptimizerState" })),
-    );
-    const out = parts[0].optimizerState!;
-    const offsets = [0];
-    for (const n of this.variableSizes) offsets.push(offsets[offsets.length - 1] + n);
-    for (const r of parts.slice(1)) {
-      const st = r.optimizerState!, [v0, v1] = r.owned!;
-      for (let k = v0; k < v1; k++) out.steps[k] = st.steps[k];
-      for (const [name, a] of Object.entries(st.slots)) {
-        out.slots[name].set(a.subarray(offsets[v0], offsets[v1]), offsets[v0]);
+    const parts = this.local
+      ? [this.local.getOptimizerState()]
+      : (await Promise.all(this.handles.map((h) => h.request({ type: "getOptimizerState" }))))
+        .map((r) => r.optimizerState!);
+    const out: FlatOptimizerState = {
+      ...parts[0],
+      learningRate: this.learningRate,
+      steps: parts.flatMap((p) => p.steps),
+      slots: {},
+    };
+    for (const name of Object.keys(parts[0].slots)) {
+      const a = new Float32Array(parts.reduce((n, p) => n + p.slots[name].length, 0));
+      let off = 0;
+      for (const p of parts) {
+        a.set(p.slots[name], off);
+        off += p.slots[name].length;
       }
+      out.slots[name] = a;
     }
     return out;
   }
 
-  /** Set the optimizer state of every replica (e.g. when resuming from a checkpoint). */
+  /**
+   * Set the optimizer state of every replica (e.g. when resuming from a
+   * checkpoint); its learning rate becomes the trainer's.
+   */
   async setOptimizerState(state: FlatOptimizerState): Promise<void> {
     this.check();
+    this.learningRate = checkLearningRate(state.learningRate);
     if (this.local) return this.local.setOptimizerState(state);
     await Promise.all(this.handles.map((h) => h.request({ type: "setOptimizerState", state })));
   }
 
-  /** Set the learning rate of every replica's optimizer (e.g. from a schedule, before a step). */
+  /** Set the learning rate of the next steps (e.g. from a schedule; sent with each step). */
+  // deno-lint-ignore require-await
   async setLearningRate(learningRate: number): Promise<void> {
     this.check();
-    if (this.local) return this.local.setLearningRate(learningRate);
-    await Promise.all(
-      this.handles.map((h) => h.request({ type: "setLearningRate", learningRate })),
-    );
+    this.learningRate = checkLearningRate(learningRate);
   }
 
   /** `tf.memory().numTensors` of each replica. */

@@ -17,7 +17,6 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 
 let replica: ModelReplica | null = null;
-let worker = 0;
 /** Views of every worker's gradient and state slot in shared memory (after 'share'). */
 let shared: { grads: Float32Array[]; state: Float32Array[] } | null = null;
 
@@ -45,8 +44,7 @@ async function handle(msg: ToWorker): Promise<void> {
         threads: msg.blasThreads,
         verbose: false,
       });
-      worker = msg.worker;
-      replica = await ModelReplica.create(msg.model, msg.optimizer, worker);
+      replica = await ModelReplica.create(msg.model, msg.optimizer, msg.worker);
       reply({
         backend: info.summary,
         numTensors: tf.memory().numTensors,
@@ -67,35 +65,29 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case "grads": {
       if (!shared) throw new Error("'grads' before 'share'");
+      const r = need();
+      // the previous step's update is written to the model first (every
+      // worker finished it before this message was sent)
+      r.syncShared();
+      r.setActive(msg.active);
+      r.setLearningRate(msg.learningRate);
       const t0 = performance.now(), c0 = threadCpuMs();
-      const r = need().gradients(msg.inputs, msg.targets, {
-        grads: shared.grads[worker],
-        state: shared.state[worker],
+      const out = r.gradients(msg.inputs, msg.targets, {
+        grads: shared.grads[r.worker],
+        state: shared.state[r.worker],
         seed: msg.seed,
       });
       const ms = performance.now() - t0, cpuMs = threadCpuMs() - c0;
-      reply({ loss: r.loss, ms, cpuMs });
+      reply({ loss: out.loss, ms, cpuMs });
       return;
     }
-    case "apply": {
+    case "apply":
       if (!shared) throw new Error("'apply' before 'share'");
-      const t0 = performance.now();
       need().applyAverage(shared.grads, shared.state, msg.weights);
-      reply({ ms: performance.now() - t0 });
-      return;
-    }
-    case "sync": {
-      const t0 = performance.now();
-      need().syncShared();
-      reply({ numTensors: tf.memory().numTensors, ms: performance.now() - t0 });
-      return;
-    }
-    case "setActive":
-      need().setActive(msg.mask);
-      reply({});
+      reply({ numTensors: tf.memory().numTensors });
       return;
     case "getOptimizerState":
-      reply({ optimizerState: need().getOptimizerState(), owned: need().ownedVariables });
+      reply({ optimizerState: need().getOptimizerState() });
       return;
     case "setOptimizerState":
       need().setOptimizerState(msg.state);
@@ -108,10 +100,6 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case "setWeights":
       need().setWeights(msg.weights);
-      reply({});
-      return;
-    case "setLearningRate":
-      need().setLearningRate(msg.learningRate);
       reply({});
       return;
     case "memory":

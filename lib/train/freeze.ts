@@ -1,7 +1,8 @@
 /**
  * Model-agnostic access to weights by name: select weights (prefix, regex,
- * predicate, first k blocks), freeze/unfreeze them, and copy them between
- * models (Gjoreski et al.: transfer the first k residual blocks).
+ * predicate, first k blocks), freeze/unfreeze them, copy them between
+ * models (Gjoreski et al.: transfer the first k residual blocks), and read
+ * or write their values as Float32Arrays.
  *
  * Works with a `tf.LayersModel` (weights are `LayerVariable`s, matched by
  * their `originalName`, e.g. `"layer1/conv1/kernel"`, which is stable across
@@ -75,6 +76,42 @@ export function weightEntries(model: HasWeights): WeightEntry[] {
         v.trainable = t;
       },
     };
+  });
+}
+
+/**
+ * Copies of the entries' values, in order (e.g. to keep the best weights or
+ * send them to workers).
+ *
+ * @example
+ * const best = readWeights(weightEntries(model)); // Float32Array per weight
+ * writeWeights(weightEntries(model), best);       // restore them
+ */
+export function readWeights(entries: WeightEntry[]): Float32Array[] {
+  return entries.map((e) => Float32Array.from(e.variable.dataSync() as Float32Array));
+}
+
+/**
+ * Assign `values[i]` (as many values as `entries[i]` holds, row-major) to
+ * each entry's variable: the inverse of {@link readWeights}.
+ *
+ * @throws ConfigError when the counts or sizes differ (naming the weight)
+ */
+export function writeWeights(entries: WeightEntry[], values: Float32Array[]): void {
+  if (values.length !== entries.length) {
+    throw new ConfigError(`writeWeights: ${values.length} arrays for ${entries.length} weights`);
+  }
+  entries.forEach((e, i) => {
+    if (values[i].length !== e.variable.size) {
+      throw new ConfigError(
+        `writeWeights: weight ${i} ("${e.name}") has ${e.variable.size} values, got ${
+          values[i].length
+        }`,
+      );
+    }
+  });
+  tf.tidy(() => {
+    entries.forEach((e, i) => e.variable.assign(tf.tensor(values[i], e.shape, "float32")));
   });
 }
 

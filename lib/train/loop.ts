@@ -36,10 +36,11 @@ import { readCheckpoint, type StoredTensor, writeCheckpoint } from "./checkpoint
 import { EarlyStopping, type EarlyStoppingArgs, macroF1 } from "./early_stopping.ts";
 import {
   type HasWeights,
+  readWeights,
   selectorFn,
   weightEntries,
-  type WeightEntry,
   type WeightSelector,
+  writeWeights,
 } from "./freeze.ts";
 import { type EpochRecord, historyTable } from "./history.ts";
 import { balancedClassWeights, weightedCrossEntropy } from "./losses.ts";
@@ -150,8 +151,11 @@ export interface FitArgs {
    * layers of lib/models registered), an optimiser spec or an optimiser of
    * optimisers.ts, and the default loss or a {@link LossSpec}. Each worker
    * takes a contiguous share of every batch; the gradients are averaged
-   * (weighted by the samples' class weights, so the step equals the
-   * single-thread one up to float rounding). Batch norm uses per-shard
+   * weighted by shard size, or by the shards' summed class weights with the
+   * default loss. The step equals the single-thread one up to float rounding
+   * when the loss is a mean over samples (the default loss, a per-sample
+   * mean custom loss); a loss that is not (e.g. a batch-level contrastive
+   * loss) gets the mean of its shard gradients instead. Batch norm uses per-shard
    * statistics (moving averages are averaged), dropout masks differ from a
    * single-thread run. The caller's model receives the weights at each epoch
    * end (before validation), at checkpoints and at the end — not after every
@@ -254,16 +258,6 @@ function firstOutput(out: unknown): tf.Tensor {
   const t = Array.isArray(out) ? out[0] : out;
   if (!(t instanceof tf.Tensor)) throw new ConfigError("fit: model.apply did not return a tensor");
   return t;
-}
-
-function snapshot(entries: WeightEntry[]): Float32Array[] {
-  return entries.map((e) => Float32Array.from(e.variable.dataSync() as Float32Array));
-}
-
-function restore(entries: WeightEntry[], values: Float32Array[]): void {
-  tf.tidy(() => {
-    entries.forEach((e, i) => e.variable.assign(tf.tensor(values[i], e.shape, "float32")));
-  });
 }
 
 /**
@@ -437,14 +431,18 @@ export async function fit(
   let frozenNow: boolean | null = null;
   let params: Param[] = [];
   let vars: tf.Variable[] = [];
+  /** Per trainable weight: trained now (null: all), for the workers. */
+  let activeMask: boolean[] | null = null;
   const setFreeze = (step: number) => {
     const f = frozenNames.size > 0 && step < unfreezeStep;
     if (f === frozenNow) return;
     frozenNow = f;
-    for (const e of baseTrainable) e.setTrainable(!(f && frozenNames.has(e.name)));
-    const active = baseTrainable.filter((e) => !(f && frozenNames.has(e.name)));
+    const mask = baseTrainable.map((e) => !(f && frozenNames.has(e.name)));
+    baseTrainable.forEach((e, i) => e.setTrainable(mask[i]));
+    const active = baseTrainable.filter((_, i) => mask[i]);
     params = active.map((e) => ({ key: `w${e.index}`, variable: e.variable }));
     vars = active.map((e) => e.variable);
+    activeMask = f ? mask : null;
   };
 
   let best: Float32Array[] | null = null;
@@ -491,7 +489,7 @@ export async function fit(
           `was written for ${m.totalSteps} total steps, this run has ${totalSteps} (different data/epochs/batch size)`,
         );
       }
-      restore(entries, values);
+      writeWeights(entries, values);
       const os = m.optimizer as OptimizerState;
       for (const [key, p] of Object.entries(os.params)) {
         for (const [slot, s] of Object.entries(p.slots)) {
@@ -526,8 +524,9 @@ export async function fit(
   let pw: FitWorkers | null = null;
   const writeCkpt = async (pullWeights: boolean) => {
     if (!ckptPath) return;
-    await pw?.pull({ weights: pullWeights, optimizer: true });
-    const os = optimizer.getState();
+    // with workers, their optimiser state goes to the file directly
+    const os = (await pw?.pull({ weights: pullWeights, optimizer: true })) ??
+      optimizer.getState();
     const tensors: Record<string, StoredTensor> = {};
     entries.forEach((e, i) => {
       tensors[`w/${i}`] = { shape: e.shape, data: e.variable.dataSync() as Float32Array };
@@ -567,13 +566,8 @@ export async function fit(
   const bar = new ProgressBar({ total: totalSteps, label: "fit", mode: progressMode });
   let epochStart = performance.now();
   if (workers > 0 && !st.finished) {
-    if (!(model instanceof tf.LayersModel)) {
-      throw new ConfigError(
-        "fit workers: needs a tf.LayersModel (its topology is sent to workers)",
-      );
-    }
     const { FitWorkers } = await import("./parallel_fit.ts");
-    pw = await FitWorkers.start(model, entries, {
+    pw = await FitWorkers.start(model as tf.LayersModel, entries, {
       workers,
       optimizer,
       loss: args.loss as LossSpec | undefined,
@@ -611,7 +605,7 @@ export async function fit(
             { data: yb, shape: yShape },
             {
               lr,
-              active: baseTrainable.map((e) => !(frozenNow && frozenNames.has(e.name))),
+              active: activeMask,
               seed: stepSeed,
               sampleWeights: !customLoss && classWeights
                 ? Float32Array.from(yb, (c) => classWeights[c])
@@ -673,7 +667,7 @@ export async function fit(
       st.rows.push(record);
       if (es) {
         const { improved, stop } = es.update(es.monitor === "valLoss" ? valLoss : valF1, st.epoch);
-        if (improved && es.restoreBest) best = snapshot(entries);
+        if (improved && es.restoreBest) best = readWeights(entries);
         if (stop) st.stoppedEarly = true;
       }
       st.epoch++;
@@ -684,14 +678,15 @@ export async function fit(
       st.epochSeconds = 0;
       if (st.stoppedEarly || st.epoch >= args.epochs) {
         st.finished = true;
-        if (best && es?.restoreBest) restore(entries, best);
+        if (best && es?.restoreBest) writeWeights(entries, best);
       }
       epochStart = performance.now();
       await writeCkpt(false); // the weights were pulled before validation
       await args.onEpochEnd?.(record);
     }
     // a caller's optimiser instance keeps the state, as in a single-thread run
-    if (!ownOptimizer) await pw?.pull({ weights: false, optimizer: true });
+    const os = !ownOptimizer && await pw?.pull({ weights: false, optimizer: true });
+    if (os) optimizer.setState(os);
   } finally {
     await pw?.dispose();
   }

@@ -5,6 +5,12 @@
  * step (so any schedule can drive it) and the full state (moments, per-
  * parameter step counts) serialises to plain arrays for checkpoints.
  *
+ * The update itself is {@link TorchUpdate} of lib/backend/parallel.ts: fused
+ * loops over Float32Arrays (moments are kept as Float32Arrays, each value
+ * computed in float64 and rounded once), the same code, defaults and checks
+ * as the `torch-*` kinds the data-parallel workers run, so a step in
+ * workers equals a step here.
+ *
  * Parameters are identified by a caller-chosen string `key` (the training
  * loop uses the weight's index in `model.weights`), so state saved from one
  * process restores into a freshly built model in another.
@@ -16,6 +22,11 @@
  * const state = opt.getState(); // JSON + Float32Arrays
  */
 import * as tf from "@tensorflow/tfjs";
+import {
+  type ParallelOptimizerSpec,
+  type ResolvedTorchSpec,
+  TorchUpdate,
+} from "../backend/parallel.ts";
 import { ConfigError } from "../errors.ts";
 
 /** One trainable parameter: a stable key and its variable. */
@@ -69,36 +80,40 @@ export interface Optimizer {
 
 interface ParamState {
   step: number;
-  slots: Record<string, tf.Variable>;
+  /** The parameter's shape (of each slot, in saved states). */
+  shape: number[];
+  /** Slot buffers (moments) by name, laid out like the variable. */
+  slots: Record<string, Float32Array>;
 }
 
+/**
+ * The shared machinery: per-parameter step counts and Float32Array slots,
+ * updated by the PyTorch rules of lib/backend/parallel.ts
+ * ({@link TorchUpdate}, the same code the data-parallel workers run).
+ */
 abstract class BaseOptimizer implements Optimizer {
   abstract readonly name: string;
   lr: number;
-  abstract readonly config: Record<string, number | boolean>;
+  readonly config: Record<string, number | boolean>;
   protected state = new Map<string, ParamState>();
+  private readonly rule: TorchUpdate;
 
-  constructor(lr: number) {
-    if (!(lr >= 0)) throw new ConfigError(`optimizer lr: must be >= 0, got ${lr}`);
-    this.lr = lr;
+  /** `spec`: the optimiser as a `torch-*` spec; `who` names it in errors. */
+  constructor(spec: ParallelOptimizerSpec, who: string) {
+    this.rule = new TorchUpdate(spec, who);
+    this.lr = this.rule.spec.learningRate;
+    const { kind: _k, learningRate: _lr, ...config } = this.rule.spec;
+    this.config = config;
   }
 
-  protected slot(ps: ParamState, name: string, like: tf.Tensor): tf.Variable {
-    let v = ps.slots[name];
-    if (!v) {
-      v = tf.variable(tf.zerosLike(like), false);
-      ps.slots[name] = v;
-    }
-    return v;
+  /** The hyperparameters with their defaults filled in, as a `torch-*` spec. */
+  get spec(): ResolvedTorchSpec {
+    return { ...this.rule.spec, learningRate: this.lr };
   }
 
-  protected paramState(key: string): ParamState {
-    let ps = this.state.get(key);
-    if (!ps) {
-      ps = { step: 0, slots: {} };
-      this.state.set(key, ps);
-    }
-    return ps;
+  /** Slot names this optimiser keeps per parameter (`m`, `v` or `momentum`). */
+  get slotNames(): readonly string[] {
+    return this.rule.slotNames;
   }
 
   applyGradients(params: Param[], grads: (tf.Tensor | null | undefined)[]): void {
@@ -107,26 +122,47 @@ abstract class BaseOptimizer implements Optimizer {
         `${this.name}.applyGradients: ${params.length} params but ${grads.length} grads`,
       );
     }
-    tf.tidy(() => {
-      for (let i = 0; i < params.length; i++) {
-        const g = grads[i];
-        if (!g) continue;
-        const ps = this.paramState(params[i].key);
-        ps.step += 1;
-        this.update(params[i].variable, g, ps);
+    if (!(this.lr >= 0)) throw new ConfigError(`${this.name} lr: must be >= 0, got ${this.lr}`);
+    for (let i = 0; i < params.length; i++) {
+      const g = grads[i];
+      if (!g) continue;
+      const v = params[i].variable;
+      if (g.size !== v.size) {
+        throw new ConfigError(
+          `${this.name}.applyGradients: gradient ${i} has ${g.size} values, ` +
+            `parameter "${params[i].key}" ${v.size}`,
+        );
       }
-    });
+      let ps = this.state.get(params[i].key);
+      if (!ps) {
+        ps = { step: 0, shape: v.shape.slice(), slots: {} };
+        this.state.set(params[i].key, ps);
+      }
+      for (const name of this.rule.slotNames) {
+        const s = (ps.slots[name] ??= new Float32Array(v.size));
+        if (s.length !== v.size) {
+          throw new ConfigError(
+            `${this.name} state: slot ${params[i].key}/${name} has ${s.length} values, ` +
+              `the parameter ${v.size}`,
+          );
+        }
+      }
+      ps.step += 1;
+      // a copy: some backends (cpu) hand out the tensor's own storage
+      const p = (v.dataSync() as Float32Array).slice();
+      this.rule.apply(ps.step, this.lr, p, g.dataSync() as Float32Array, ps.slots);
+      tf.tidy(() => {
+        v.assign(tf.tensor(p, v.shape, "float32"));
+      });
+    }
   }
-
-  /** Update one parameter in place (inside a tidy). */
-  protected abstract update(p: tf.Variable, g: tf.Tensor, ps: ParamState): void;
 
   getState(): OptimizerState {
     const params: OptimizerState["params"] = {};
     for (const [key, ps] of this.state) {
       const slots: Record<string, SlotState> = {};
-      for (const [name, v] of Object.entries(ps.slots)) {
-        slots[name] = { shape: v.shape.slice(), data: Float32Array.from(v.dataSync()) };
+      for (const [name, a] of Object.entries(ps.slots)) {
+        slots[name] = { shape: ps.shape.slice(), data: a.slice() };
       }
       params[key] = { step: ps.step, slots };
     }
@@ -142,16 +178,17 @@ abstract class BaseOptimizer implements Optimizer {
     this.dispose();
     this.lr = state.lr;
     for (const [key, saved] of Object.entries(state.params)) {
-      const slots: Record<string, tf.Variable> = {};
+      const slots: Record<string, Float32Array> = {};
+      let shape: number[] = [];
       for (const [name, s] of Object.entries(saved.slots)) {
-        slots[name] = tf.variable(tf.tensor(s.data, s.shape, "float32"), false);
+        slots[name] = s.data.slice();
+        shape = s.shape;
       }
-      this.state.set(key, { step: saved.step, slots });
+      this.state.set(key, { step: saved.step, shape: shape.slice(), slots });
     }
   }
 
   dispose(): void {
-    for (const ps of this.state.values()) for (const v of Object.values(ps.slots)) v.dispose();
     this.state.clear();
   }
 }
@@ -177,48 +214,18 @@ export interface AdamArgs {
 /** Adam / AdamW with PyTorch's update rule (bias-corrected, eps outside the sqrt). */
 export class Adam extends BaseOptimizer {
   readonly name: string;
-  readonly config: Record<string, number | boolean>;
-  private readonly beta1: number;
-  private readonly beta2: number;
-  private readonly eps: number;
-  private readonly weightDecay: number;
-  private readonly decoupled: boolean;
 
   constructor(args: AdamArgs = {}, decoupled = false) {
-    super(args.lr ?? 1e-3);
-    this.beta1 = args.beta1 ?? 0.9;
-    this.beta2 = args.beta2 ?? 0.999;
-    this.eps = args.eps ?? 1e-8;
-    this.weightDecay = args.weightDecay ?? (decoupled ? 0.01 : 0);
-    this.decoupled = decoupled;
-    this.name = decoupled ? "adamw" : "adam";
-    for (const [k, v] of [["beta1", this.beta1], ["beta2", this.beta2]] as const) {
-      if (!(v >= 0 && v < 1)) {
-        throw new ConfigError(`${this.name} ${k}: must be in [0, 1), got ${v}`);
-      }
-    }
-    this.config = {
-      beta1: this.beta1,
-      beta2: this.beta2,
-      eps: this.eps,
-      weightDecay: this.weightDecay,
-    };
-  }
-
-  protected update(p: tf.Variable, g: tf.Tensor, ps: ParamState): void {
-    const lr = this.lr, wd = this.weightDecay;
-    let param: tf.Tensor = p;
-    if (wd !== 0 && this.decoupled) param = p.mul(1 - lr * wd);
-    else if (wd !== 0) g = g.add(p.mul(wd));
-    const m = this.slot(ps, "m", p), v = this.slot(ps, "v", p);
-    const mNew = m.mul(this.beta1).add(g.mul(1 - this.beta1));
-    const vNew = v.mul(this.beta2).add(g.square().mul(1 - this.beta2));
-    m.assign(mNew);
-    v.assign(vNew);
-    const bc1 = 1 - Math.pow(this.beta1, ps.step);
-    const bc2 = 1 - Math.pow(this.beta2, ps.step);
-    const denom = vNew.sqrt().div(Math.sqrt(bc2)).add(this.eps);
-    p.assign(param.sub(mNew.div(denom).mul(lr / bc1)));
+    const name = decoupled ? "adamw" : "adam";
+    super({
+      kind: decoupled ? "torch-adamw" : "torch-adam",
+      learningRate: args.lr ?? 1e-3,
+      beta1: args.beta1,
+      beta2: args.beta2,
+      eps: args.eps,
+      weightDecay: args.weightDecay,
+    }, name);
+    this.name = name;
   }
 }
 
@@ -249,40 +256,26 @@ export interface SGDArgs {
 /** SGD with momentum, PyTorch semantics (`buf = g` on the first step). */
 export class SGD extends BaseOptimizer {
   readonly name = "sgd";
-  readonly config: Record<string, number | boolean>;
-  private readonly momentum: number;
-  private readonly dampening: number;
-  private readonly weightDecay: number;
-  private readonly nesterov: boolean;
 
   constructor(args: SGDArgs = {}) {
-    super(args.lr ?? 0.01);
-    this.momentum = args.momentum ?? 0;
-    this.dampening = args.dampening ?? 0;
-    this.weightDecay = args.weightDecay ?? 0;
-    this.nesterov = args.nesterov ?? false;
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new ConfigError("sgd nesterov: requires momentum > 0 and dampening 0");
-    }
-    this.config = {
-      momentum: this.momentum,
-      dampening: this.dampening,
-      weightDecay: this.weightDecay,
-      nesterov: this.nesterov,
-    };
+    super({
+      kind: "torch-sgd",
+      learningRate: args.lr ?? 0.01,
+      momentum: args.momentum,
+      dampening: args.dampening,
+      weightDecay: args.weightDecay,
+      nesterov: args.nesterov,
+    }, "sgd");
   }
+}
 
-  protected update(p: tf.Variable, g: tf.Tensor, ps: ParamState): void {
-    if (this.weightDecay !== 0) g = g.add(p.mul(this.weightDecay));
-    if (this.momentum !== 0) {
-      const first = !ps.slots["momentum"];
-      const buf = this.slot(ps, "momentum", p);
-      const bNew = first ? g : buf.mul(this.momentum).add(g.mul(1 - this.dampening));
-      buf.assign(bNew);
-      g = this.nesterov ? g.add(bNew.mul(this.momentum)) : bNew;
-    }
-    p.assign(p.sub(g.mul(this.lr)));
-  }
+/**
+ * The `torch-*` spec (defaults filled in, current lr) of an optimiser of
+ * this module, e.g. to run it in data-parallel workers; null for any other
+ * {@link Optimizer} implementation.
+ */
+export function torchSpecOf(opt: Optimizer): ResolvedTorchSpec | null {
+  return opt instanceof BaseOptimizer ? opt.spec : null;
 }
 
 /** SGD (PyTorch `torch.optim.SGD`). */

@@ -4,11 +4,12 @@
  * the model from its serialised topology (`model.toJSON()`, our custom layers
  * registered by importing lib/models) and the caller's weights, computes the
  * gradient of its shard with fit's loss, and applies the same fused optimizer
- * step (the PyTorch-semantics optimisers of optimisers.ts, as `torch-*`
- * kinds). The caller's model and optimiser are kept as the place where the
- * loop reads weights and state: {@link FitWorkers.pull} copies them back
- * before validation, checkpoints, early stopping and at the end, and
- * {@link FitWorkers.push} sends them to the workers (start, resume).
+ * step (the optimisers of optimisers.ts run as `torch-*` kinds: the same
+ * update code). The workers start from the caller's weights and optimiser
+ * state; the caller's model is where the loop reads weights:
+ * {@link FitWorkers.pull} copies them back before validation, checkpoints,
+ * early stopping and at the end, and returns the optimiser state for
+ * checkpoints (the caller's optimiser receives it at the end).
  *
  * Used by `fit` when `workers` is set; not needed directly.
  *
@@ -22,50 +23,47 @@ import * as tf from "@tensorflow/tfjs";
 import {
   DataParallelTrainer,
   type FlatOptimizerState,
+  importFactory,
+  type ModelFactorySpec,
+  optimizerSlotNames,
   type ParallelModel,
-  type ParallelOptimizerSpec,
+  type ResolvedTorchSpec,
   type StepContext,
 } from "../backend/parallel.ts";
 import type { BackendPath } from "../backend/select.ts";
 import { ConfigError } from "../errors.ts";
-import { weightEntries, type WeightEntry } from "./freeze.ts";
+import { readWeights, weightEntries, type WeightEntry, writeWeights } from "./freeze.ts";
 import { weightedCrossEntropy } from "./losses.ts";
-import type { Optimizer, OptimizerState } from "./optimisers.ts";
+import { type Optimizer, type OptimizerState, torchSpecOf } from "./optimisers.ts";
 import { withSeededMathRandom } from "./random.ts";
 
 /**
  * A loss that can be sent to workers: `(await import(module))[export](args)`
  * must return the loss function `(output, labels) => tf.Scalar`.
  */
-export interface LossSpec {
-  /** Absolute module URL, e.g. `new URL("./my_loss.ts", import.meta.url).href`. */
-  module: string;
-  /** Name of the exported factory. Default `"default"`. */
-  export?: string;
-  /** Structured-clonable argument of the factory. Default undefined. */
-  args?: unknown;
-}
+export type LossSpec = ModelFactorySpec;
 
 type LossFn = (output: tf.Tensor | tf.Tensor[], labels: tf.Tensor) => tf.Scalar;
 
-/** Import a {@link LossSpec} and build its loss function. */
+/**
+ * Import a {@link LossSpec} and build its loss function.
+ *
+ * @throws ConfigError `fit loss: …` when the module cannot be imported, the
+ *   export is not a function or it does not return one
+ */
 export async function loadLoss(spec: LossSpec): Promise<LossFn> {
-  let mod: Record<string, unknown>;
+  let fn: unknown;
   try {
-    mod = await import(spec.module);
+    fn = await (await importFactory(spec, "loss factory"))(spec.args);
   } catch (e) {
-    throw new ConfigError(`fit loss: cannot import ${spec.module} (${(e as Error).message})`);
+    throw new ConfigError(`fit loss: ${(e as Error).message}`);
   }
-  const name = spec.export ?? "default";
-  const factory = mod[name];
-  if (typeof factory !== "function") {
-    throw new ConfigError(`fit loss: ${spec.module} export '${name}' is not a function`);
-  }
-  const fn = await (factory as (a: unknown) => LossFn | Promise<LossFn>)(spec.args);
   if (typeof fn !== "function") {
-    throw new ConfigError(`fit loss: ${spec.module} '${name}' did not return a loss function`);
+    throw new ConfigError(
+      `fit loss: ${spec.module} '${spec.export ?? "default"}' did not return a loss function`,
+    );
   }
-  return fn;
+  return fn as LossFn;
 }
 
 /** Arguments of the worker factory {@link fitReplica} (structured-clonable). */
@@ -104,15 +102,7 @@ export async function fitReplica(args: FitReplicaArgs): Promise<ParallelModel> {
       `fit workers: the rebuilt model has ${entries.length} weights, the caller's ${args.weights.length}`,
     );
   }
-  entries.forEach((e, i) => {
-    if (e.variable.size !== args.weights[i].length) {
-      throw new ConfigError(
-        `fit workers: weight ${i} ("${e.name}") has ${e.variable.size} values in the rebuilt ` +
-          `model, ${args.weights[i].length} in the caller's`,
-      );
-    }
-    tf.tidy(() => e.variable.assign(tf.tensor(args.weights[i], e.shape, "float32")));
-  });
+  writeWeights(entries, args.weights);
   const custom = args.loss ? await loadLoss(args.loss) : null;
   const loss: LossFn = custom ??
     ((out, lab) =>
@@ -140,42 +130,20 @@ export async function fitReplica(args: FitReplicaArgs): Promise<ParallelModel> {
   };
 }
 
-/** The optimiser of optimisers.ts as a fused `torch-*` spec. */
-export function optimizerSpecOf(opt: Optimizer): ParallelOptimizerSpec {
-  const c = opt.config;
-  const num = (k: string) => c[k] as number;
-  switch (opt.name) {
-    case "adam":
-    case "adamw":
-      return {
-        kind: opt.name === "adam" ? "torch-adam" : "torch-adamw",
-        learningRate: opt.lr,
-        beta1: num("beta1"),
-        beta2: num("beta2"),
-        eps: num("eps"),
-        weightDecay: num("weightDecay"),
-      };
-    case "sgd":
-      return {
-        kind: "torch-sgd",
-        learningRate: opt.lr,
-        momentum: num("momentum"),
-        dampening: num("dampening"),
-        weightDecay: num("weightDecay"),
-        nesterov: c.nesterov as boolean,
-      };
-    default:
-      throw new ConfigError(
-        `fit workers: optimiser "${opt.name}" cannot run in workers (adam, adamw, sgd)`,
-      );
+/**
+ * The optimiser of optimisers.ts as its fused `torch-*` spec.
+ *
+ * @throws ConfigError for an optimiser of another implementation
+ */
+export function optimizerSpecOf(opt: Optimizer): ResolvedTorchSpec {
+  const spec = torchSpecOf(opt);
+  if (!spec) {
+    throw new ConfigError(
+      `fit workers: optimiser "${opt.name}" cannot run in workers (adam, adamw, sgd of optimisers.ts)`,
+    );
   }
+  return spec;
 }
-
-const SLOTS: Record<string, string[]> = {
-  "torch-adam": ["m", "v"],
-  "torch-adamw": ["m", "v"],
-  "torch-sgd": ["momentum"],
-};
 
 /**
  * {@link OptimizerState} (keys `w<index in model.weights>`) → the flat state
@@ -183,11 +151,11 @@ const SLOTS: Record<string, string[]> = {
  */
 export function toFlatState(
   os: OptimizerState,
-  spec: ParallelOptimizerSpec,
+  spec: ResolvedTorchSpec,
   params: WeightEntry[],
 ): FlatOptimizerState {
   const total = params.reduce((a, e) => a + e.variable.size, 0);
-  const names = spec.kind === "torch-sgd" && !spec.momentum ? [] : SLOTS[spec.kind] ?? [];
+  const names = optimizerSlotNames(spec);
   const slots = Object.fromEntries(names.map((n) => [n, new Float32Array(total)]));
   const steps: number[] = [];
   let off = 0;
@@ -255,15 +223,11 @@ export interface FitWorkersArgs {
 
 /** The workers of one `fit` run (see the module documentation). */
 export class FitWorkers {
-  private lr = NaN;
-  private mask: boolean[] | null = null;
-
   private constructor(
     private readonly trainer: DataParallelTrainer,
     private readonly entries: WeightEntry[],
     private readonly params: WeightEntry[],
     private readonly optimizer: Optimizer,
-    private readonly spec: ParallelOptimizerSpec,
   ) {}
 
   /**
@@ -281,16 +245,12 @@ export class FitWorkers {
         "fit workers: needs a tf.LayersModel (its topology is sent to workers)",
       );
     }
-    if (!(args.workers >= 1)) {
-      throw new ConfigError(`fit workers: must be >= 1, got ${args.workers}`);
-    }
     const spec = optimizerSpecOf(args.optimizer);
-    const trainable = entries.map((e) => e.trainable);
     const params = entries.filter((e) => e.trainable);
     const factory: FitReplicaArgs = {
       topology: model.toJSON(null, false) as object,
-      weights: entries.map((e) => (e.variable.dataSync() as Float32Array).slice()),
-      trainable,
+      weights: readWeights(entries),
+      trainable: entries.map((e) => e.trainable),
       loss: args.loss,
       classWeights: args.classWeights ? Array.from(args.classWeights) : undefined,
       fromLogits: args.fromLogits,
@@ -303,82 +263,51 @@ export class FitWorkers {
       workers: args.workers,
       backend: args.backend,
       fallback: false,
+      broadcastWeights: false, // every worker starts from factory.weights
     });
-    const fw = new FitWorkers(trainer, entries, params, args.optimizer, spec);
     try {
-      await fw.pushOptimizer();
+      const os = args.optimizer.getState();
+      await trainer.setOptimizerState(toFlatState(os, spec, params));
     } catch (e) {
       await trainer.dispose();
       throw e;
     }
-    return fw;
-  }
-
-  /** Backend summary of each worker. */
-  get backends(): string[] {
-    return this.trainer.backends;
-  }
-
-  /** Send the caller's weights and optimiser state to every worker (e.g. after a resume). */
-  async push(): Promise<void> {
-    const read = (es: WeightEntry[]) =>
-      es.map((e) => (e.variable.dataSync() as Float32Array).slice());
-    await this.trainer.setWeights({
-      trainable: read(this.params),
-      state: read(this.entries.filter((e) => !e.trainable)),
-    });
-    await this.pushOptimizer();
-  }
-
-  private async pushOptimizer(): Promise<void> {
-    const os = this.optimizer.getState();
-    await this.trainer.setOptimizerState(toFlatState(os, this.spec, this.params));
-    this.lr = NaN;
+    return new FitWorkers(trainer, entries, params, args.optimizer);
   }
 
   /**
-   * Copy worker 0's weights into the caller's model (when `weights`) and its
-   * optimiser state into the caller's optimiser.
+   * Copy worker 0's weights into the caller's model (when `weights`), and
+   * return the optimiser state (when `optimizer`; else null), in the format
+   * of the caller's optimiser, e.g. to checkpoint it or to `setState` it.
    */
-  async pull(what: { weights: boolean; optimizer: boolean }): Promise<void> {
+  async pull(what: { weights: boolean; optimizer: boolean }): Promise<OptimizerState | null> {
     if (what.weights) {
       const w = await this.trainer.getWeights(0);
-      const state = this.entries.filter((e) => !e.trainable);
-      tf.tidy(() => {
-        this.params.forEach((e, i) => e.variable.assign(tf.tensor(w.trainable[i], e.shape)));
-        state.forEach((e, i) => e.variable.assign(tf.tensor(w.state[i], e.shape)));
-      });
+      writeWeights(this.params, w.trainable);
+      writeWeights(this.entries.filter((e) => !e.trainable), w.state);
     }
-    if (what.optimizer) {
-      const flat = await this.trainer.getOptimizerState();
-      this.optimizer.setState(fromFlatState(flat, this.optimizer, this.params));
-    }
+    if (!what.optimizer) return null;
+    const flat = await this.trainer.getOptimizerState();
+    return fromFlatState(flat, this.optimizer, this.params);
   }
 
   /**
    * One step on a batch: learning rate `lr`, `active` the trained weights
-   * (per trainable weight, in `model.weights` order; frozen ones false),
-   * `seed` for dropout, `sampleWeights` the per-sample loss weights.
-   * Returns the batch's mean loss.
+   * (per trainable weight, in `model.weights` order; frozen ones false;
+   * null: all), `seed` for dropout, `sampleWeights` the per-sample loss
+   * weights. Returns the batch's mean loss.
    */
   async step(
     x: { data: Float32Array; shape: number[] },
     y: { data: Int32Array; shape: number[] },
-    o: { lr: number; active: boolean[]; seed: number; sampleWeights?: Float32Array },
+    o: { lr: number; active: boolean[] | null; seed: number; sampleWeights?: Float32Array },
   ): Promise<number> {
-    if (o.lr !== this.lr) {
-      await this.trainer.setLearningRate(o.lr);
-      this.lr = o.lr;
-    }
-    const all = o.active.every((a) => a);
-    const same = all
-      ? this.mask === null
-      : this.mask !== null && o.active.every((a, i) => a === this.mask![i]);
-    if (!same) {
-      await this.trainer.setActive(all ? null : o.active);
-      this.mask = all ? null : o.active.slice();
-    }
-    const r = await this.trainer.step([x], [y], { seed: o.seed, sampleWeights: o.sampleWeights });
+    const r = await this.trainer.step([x], [y], {
+      seed: o.seed,
+      sampleWeights: o.sampleWeights,
+      learningRate: o.lr,
+      active: o.active,
+    });
     return r.loss;
   }
 

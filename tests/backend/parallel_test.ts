@@ -5,7 +5,13 @@
  * works. The fused FlatOptimizer equals tf.train.* and lib/train/optimisers.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { initBackend } from "../../lib/backend/select.ts";
 import {
   DataParallelTrainer,
@@ -18,6 +24,7 @@ import {
 } from "../../lib/backend/parallel.ts";
 import { makeOptimizer, type OptimizerSpec } from "../../lib/train/optimisers.ts";
 import { rng } from "../../lib/random.ts";
+import { relErr as relDiff } from "./_grad_util.ts";
 import { build, tinyBatch } from "./_parallel_model.ts";
 
 const MODULE = new URL("./_parallel_model.ts", import.meta.url).href;
@@ -31,17 +38,6 @@ function args(over: Partial<DataParallelTrainerArgs> = {}, bn = false): DataPara
     backend: ["blas", "wasm", "cpu"],
     ...over,
   };
-}
-
-/** max |a - b| / max |b| over one variable. */
-function relDiff(a: Float32Array, b: Float32Array): number {
-  assertEquals(a.length, b.length);
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
 }
 
 /** Single-process reference: the same factory, full batch, tf.train.adam minimize. */
@@ -179,6 +175,56 @@ Deno.test("local mode (workers: 0) and no-Worker fallback train like the workers
     assert(relDiff(a, local.w.trainable[i]) <= 1e-5, `workers vs local, variable ${i}`);
     assertEquals(noWorker.w.trainable[i], local.w.trainable[i]);
   });
+});
+
+Deno.test("workers = local: per-step lr and frozen mask; optimizer state gathered and restored", async () => {
+  await initBackend({ prefer: ["blas", "wasm", "cpu"], threads: 1, verbose: false });
+  const { x, y } = tinyBatch(12, 5);
+  const torch = args({ optimizer: { kind: "torch-adam", learningRate: 0.01 } });
+  const run = async (t: DataParallelTrainer) => {
+    await t.step([x], [y]);
+    const first = await t.getWeights();
+    // the dense layer (variables 2, 3: worker 1's share) frozen from step 2 on
+    await t.step([x], [y], { learningRate: 0.02, active: [true, true, false, false] });
+    await t.step([x], [y]); // lr and mask persist
+    return { first, w: await t.getWeights(), state: await t.getOptimizerState() };
+  };
+  const workers = await DataParallelTrainer.create(torch);
+  const local = await DataParallelTrainer.create({ ...torch, workers: 0 });
+  try {
+    assertEquals(workers.mode, "workers", workers.fallbackReason);
+    const a = await run(workers), b = await run(local);
+    assertEquals(a.state.steps, [3, 3, 1, 1]);
+    assertEquals(b.state.steps, a.state.steps);
+    assertEquals(a.state.learningRate, 0.02);
+    for (const name of ["m", "v"]) {
+      const d = relDiff(a.state.slots[name], b.state.slots[name]);
+      assert(d <= 1e-5, `slot ${name}: workers vs local ${d}`);
+    }
+    a.w.trainable.forEach((w, i) => {
+      assert(relDiff(w, b.w.trainable[i]) <= 1e-5, `variable ${i}: workers vs local`);
+      if (i >= 2) assertEquals(w, a.first.trainable[i], `frozen variable ${i} moved`);
+      else assert(relDiff(w, a.first.trainable[i]) > 1e-4, `variable ${i} did not move`);
+    });
+    assertEquals(await workers.maxReplicaDifference(), 0);
+    // a fresh trainer given the weights and gathered state continues identically
+    const fresh = await DataParallelTrainer.create(torch);
+    try {
+      await fresh.setWeights(a.w);
+      await fresh.setOptimizerState(a.state);
+      await fresh.setActive([true, true, false, false]);
+      await fresh.step([x], [y]);
+      await workers.step([x], [y]);
+      assertEquals(await fresh.getWeights(1), await workers.getWeights(1));
+      assertEquals((await fresh.getOptimizerState()).steps, [4, 4, 1, 1]);
+    } finally {
+      await fresh.dispose();
+    }
+  } finally {
+    await workers.dispose();
+    await local.dispose();
+    tf.dispose([x, y]);
+  }
 });
 
 Deno.test("errors: worker start failure falls back or rethrows; bad factory and batch named", async () => {
@@ -321,6 +367,10 @@ Deno.test("FlatOptimizer torch-* = lib/train/optimisers.ts (Adam, AdamW, SGD) to
     ],
     [{ kind: "torch-sgd", learningRate: 0.2 }, { name: "sgd", lr: 0.2 }],
     [
+      { kind: "torch-sgd", learningRate: 0.1, weightDecay: 0.01 },
+      { name: "sgd", lr: 0.1, weightDecay: 0.01 },
+    ],
+    [
       { kind: "torch-sgd", learningRate: 0.1, momentum: 0.9, dampening: 0.2, weightDecay: 0.01 },
       { name: "sgd", lr: 0.1, momentum: 0.9, dampening: 0.2, weightDecay: 0.01 },
     ],
@@ -357,20 +407,22 @@ Deno.test("FlatOptimizer: frozen variables keep weights and state; state round-t
   other.step(q, g);
   assertEquals(q, p);
   assertEquals(other.getState().steps, [2, 1]);
-  assertThrowsMsg(() => other.setState({ ...st, kind: "adam" }), "state of 'adam'");
-  assertThrowsMsg(
+  assertThrows(() => other.setState({ ...st, kind: "adam" }), Error, "state of 'adam'");
+  assertThrows(
     () => new FlatOptimizer({ kind: "rmsprop" } as unknown as ParallelOptimizerSpec, sizes),
+    Error,
     "'rmsprop' is not supported",
   );
-  assertThrowsMsg(() => opt.step(new Float32Array(4), new Float32Array(4)), "the model has 5");
+  assertThrows(() => opt.step(new Float32Array(4), new Float32Array(4)), Error, "the model has 5");
+  // the checks shared with lib/train/optimisers.ts
+  assertThrows(
+    () => new FlatOptimizer({ kind: "adam", learningRate: 0.1, beta1: 1 }, sizes),
+    Error,
+    "beta1: must be in [0, 1)",
+  );
+  assertThrows(
+    () => new FlatOptimizer({ kind: "torch-sgd", learningRate: 0.1, nesterov: true }, sizes),
+    Error,
+    "nesterov",
+  );
 });
-
-function assertThrowsMsg(f: () => unknown, msg: string): void {
-  try {
-    f();
-  } catch (e) {
-    assertStringIncludes((e as Error).message, msg);
-    return;
-  }
-  throw new Error(`expected an error including "${msg}"`);
-}

@@ -80,6 +80,47 @@ Deno.test("SGD with momentum: buf = g on the first step, then μ·buf + g", () =
   close(plain[0], [1 - 0.1 * (0.5 + 0.5), -2 - 0.1 * (0.1 - 1)]);
 });
 
+/** PyTorch's SGD update in float64, scalar by scalar. */
+function refSgd(
+  p0: number[],
+  grads: number[][],
+  o: { lr: number; mu?: number; damp?: number; wd?: number; nesterov?: boolean },
+): number[][] {
+  const mu = o.mu ?? 0, damp = o.damp ?? 0, wd = o.wd ?? 0;
+  const p = p0.slice(), buf = p0.map(() => 0);
+  const out: number[][] = [];
+  grads.forEach((g0, t) => {
+    for (let i = 0; i < p.length; i++) {
+      let g = g0[i] + wd * p[i];
+      if (mu !== 0) {
+        buf[i] = t === 0 ? g : mu * buf[i] + (1 - damp) * g;
+        g = o.nesterov ? g + mu * buf[i] : buf[i];
+      }
+      p[i] -= o.lr * g;
+    }
+    out.push(p.slice());
+  });
+  return out;
+}
+
+Deno.test("SGD matches PyTorch's update over several steps (decay, dampening, Nesterov)", () => {
+  const cases = [
+    { lr: 0.1, wd: 0.05 },
+    { lr: 0.1, mu: 0.9, damp: 0.3, wd: 0.01 },
+    { lr: 0.05, mu: 0.8, nesterov: true, wd: 0.02 },
+  ];
+  for (const c of cases) {
+    const opt = sgd({
+      lr: c.lr,
+      momentum: c.mu,
+      dampening: c.damp,
+      weightDecay: c.wd,
+      nesterov: c.nesterov,
+    });
+    close(run(opt, [1, -2], G).at(-1)!, refSgd([1, -2], G, c).at(-1)!);
+  }
+});
+
 Deno.test("learning rate is settable per step", () => {
   const opt = sgd({ lr: 0.1 });
   const v = tf.variable(tf.tensor1d([1]));

@@ -11,20 +11,10 @@ import { CHECKPOINT_FILE, fit, type FitArgs } from "../../lib/train/loop.ts";
 import { readCheckpoint } from "../../lib/train/checkpoint.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { tempDir } from "../_helpers.ts";
+import { relErr as relDiff } from "../backend/_grad_util.ts";
 import { convModel, flatWeights, toyData, useCpu } from "./_fixtures.ts";
 
 await useCpu();
-
-/** max |a - b| / max |b|. */
-function relDiff(a: number[], b: number[]): number {
-  assertEquals(a.length, b.length);
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-}
 
 const BASE: FitArgs = {
   epochs: 3,
@@ -35,8 +25,12 @@ const BASE: FitArgs = {
   workerBackend: ["cpu"], // the same arithmetic as the single-thread reference
 };
 
-async function run(args: Partial<FitArgs>, seed = 21) {
-  const m = convModel(seed);
+async function run(
+  args: Partial<FitArgs>,
+  seed = 21,
+  model: { dropout?: number; batchNorm?: boolean } = {},
+) {
+  const m = convModel(seed, model);
   const start = flatWeights(m);
   const r = await fit(m, toyData(60, 3), { ...BASE, ...args });
   const w = flatWeights(m);
@@ -98,6 +92,18 @@ Deno.test("fit workers: LossSpec loss, sgd momentum; a loss function is refused"
   m.dispose();
 });
 
+Deno.test("fit workers: plain SGD with weight decay = single thread", async () => {
+  const args: Partial<FitArgs> = {
+    epochs: 1,
+    optimizer: { name: "sgd", lr: 0.1, weightDecay: 0.01 },
+  };
+  const local = await run(args, 7);
+  const par = await run({ ...args, workers: 2 }, 7);
+  const d = relDiff(par.w, local.w);
+  assert(d <= 1e-5, `weights: relative difference ${d}`);
+  assert(relDiff(par.w, par.start) > 1e-3, "training moved the weights");
+});
+
 Deno.test("fit workers: a run killed mid-epoch resumes from its checkpoint to the same weights", async () => {
   const { path, cleanup } = await tempDir();
   try {
@@ -108,20 +114,27 @@ Deno.test("fit workers: a run killed mid-epoch resumes from its checkpoint to th
       checkpointEverySteps: 3,
       checkpointDir: path,
     };
-    const full = await run({ ...args, checkpointDir: join(path, "full") });
+    // dropout (seeded per step and worker) and batch norm (averaged state)
+    const model = { dropout: 0.3, batchNorm: true };
+    const full = await run({ ...args, checkpointDir: join(path, "full") }, 21, model);
     // killed after step 7 (4 steps per epoch): the last checkpoint is mid-epoch, step 6
     await assertRejects(() =>
-      run({
-        ...args,
-        onStep: ({ step }) => {
-          if (step === 7) throw new Error("killed");
+      run(
+        {
+          ...args,
+          onStep: ({ step }) => {
+            if (step === 7) throw new Error("killed");
+          },
         },
-      })
+        21,
+        model,
+      )
     );
     const ck = await readCheckpoint(join(path, CHECKPOINT_FILE));
     assertEquals(ck?.meta.step, 6);
     assert(ck!.tensors["opt/w0/m"], "the optimiser state is checkpointed");
-    const resumed = await run(args, 99); // other initial weights: all come from the checkpoint
+    // other initial weights: all come from the checkpoint
+    const resumed = await run(args, 99, model);
     assertEquals(resumed.r.resumedFromStep, 6);
     const d = relDiff(resumed.w, full.w);
     assert(d <= 1e-6, `resumed vs uninterrupted: relative difference ${d}`);
