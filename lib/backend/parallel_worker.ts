@@ -2,12 +2,13 @@
  * Web Worker body of {@link DataParallelTrainer}: one backend (`initBackend`,
  * OpenBLAS at `blasThreads` threads) and one {@link ModelReplica}, driven by
  * messages from the main thread (see `ToWorker` / `FromWorker` in
- * parallel.ts). Not meant to be imported.
+ * parallel_messages.ts). Not meant to be imported.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./select.ts";
-import { type FromWorker, ModelReplica, type ToWorker, transferList } from "./parallel.ts";
+import { type FromWorker, type ToWorker, transferList } from "./parallel_messages.ts";
+import { ModelReplica } from "./parallel_replica.ts";
 
 interface WorkerScope {
   onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
@@ -78,7 +79,7 @@ async function handle(msg: ToWorker): Promise<void> {
         seed: msg.seed,
       });
       const ms = performance.now() - t0, cpuMs = threadCpuMs() - c0;
-      reply({ loss: out.loss, ms, cpuMs });
+      reply({ loss: out.loss, metrics: out.metrics, ms, cpuMs });
       return;
     }
     case "apply":
