@@ -3,13 +3,15 @@
  * and gradients w.r.t. x, kernel, recurrent kernel and bias to 1e-4 relative
  * (batch 3, 7 steps, 5 features, 4 units), both recurrent activations, last
  * step and full sequence, on the cpu backend (tf-ops path) and on wasm (+BLAS
- * when it loads, and with the stock wasm kernels: heap kernels); weight
- * copying and a save/load round trip.
+ * when it loads, and with the stock wasm kernels: the heap kernels of
+ * lib/backend/lstm_kernels.ts, tested alone in tests/backend/lstm_kernels_test.ts);
+ * weight copying and a save/load round trip.
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { FastLSTM, type LstmImpl, lstmSequence } from "../../lib/models/lstm.ts";
 import { initBackend } from "../../lib/backend/select.ts";
+import { LSTM_BACKWARD, LSTM_FORWARD } from "../../lib/backend/lstm_kernels.ts";
 import { installedWasmKernels, uninstallWasmKernels } from "../../lib/backend/install.ts";
 import { relErr, seeded } from "../backend/_grad_util.ts";
 
@@ -130,7 +132,7 @@ Deno.test("FastLSTM equals tf.layers.lstm on wasm+BLAS and plain wasm: heap kern
       });
       const names = new Set(prof.kernels.map((k) => k.name));
       assert(
-        names.has("HarLstmForward") && names.has("HarLstmBackward"),
+        names.has(LSTM_FORWARD) && names.has(LSTM_BACKWARD),
         `${info.path}: kernels ${[...names]}`,
       );
       // the tf-ops path on wasm
