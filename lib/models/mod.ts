@@ -1,7 +1,9 @@
 /**
  * Models layer: the harnet ResNet-V2 family (ssl-wearables), its heads, the
- * custom tfjs layers it needs, safe PyTorch checkpoint loading and the
- * mapping of PyTorch state dicts onto our models.
+ * SelfPAB transformer encoder (transformer.ts), Gjoreski's spectro-temporal
+ * Multi-ResNet (multi_resnet.ts), the custom tfjs layers they need, safe
+ * PyTorch checkpoint loading and the mapping of PyTorch state dicts onto our
+ * models.
  *
  * @example
  * import { harnet10, loadHarnetWeights, loadTorchStateDict } from "./lib/models/mod.ts";
@@ -16,3 +18,5 @@ export * from "./pytorch.ts";
 export * from "./weights.ts";
 export * from "./forest.ts";
 export * from "./lstm.ts";
+export * from "./transformer.ts";
+export * from "./multi_resnet.ts";

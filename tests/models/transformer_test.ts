@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-wasm";
+import { initBackend } from "../../lib/backend/mod.ts";
 import { join } from "node:path";
 import { readNpy } from "../../lib/data/npy.ts";
 import { CheckpointError, ConfigError } from "../../lib/errors.ts";
@@ -18,7 +18,8 @@ import {
 import { firstKBlocks, selectWeights } from "../../lib/train/freeze.ts";
 import { oracle } from "../_helpers.ts";
 
-await tf.setBackend("wasm");
+// the library's training backend (blas/wasm with our kernels: conv1d and attention gradients)
+await initBackend({ verbose: false, threads: 1 });
 
 const count = (ws: { shape: (number | null)[] }[]) =>
   ws.reduce((a, w) => a + w.shape.reduce((x: number, y) => x * (y as number), 1), 0);
