@@ -12,7 +12,8 @@
  * - `<key>.json` per finished piece (e.g. `folds/adl5/frozen/fold3.json`),
  *   the plain JSON value its `compute` returned, written atomically.
  * - `run.log`: every log line of every invocation (appended).
- * - `.cache/` (default `cacheDir`): prepared windows, `<key>-<hash>.npy`
+ * - `.cache/` (default `cacheDir` unless `$HAR_CACHE_DIR` is set): prepared
+ *   windows, `<key>-<hash>.npy`
  *   (float32 `[n, channels, length]`) + `<key>-<hash>.json` sidecar.
  *
  * Policies (decided here, once, for every experiment):
@@ -40,7 +41,7 @@
  *
  * @example
  * const exp = await startExperiment({ name: "toy", spec, outDir: "results/toy", resume: true });
- * const w = await exp.windows("adl", () => prepareAdl(...), [join(exp.dataDir, "hmp-adl")]);
+ * const w = await exp.windows("adl", () => prepareAdl(...), ["hmp-adl"]); // inputs under dataDir
  * await exp.stage("downstream", async () => {
  *   for (const k of [0, 1, 2]) await exp.piece(`folds/adl/frozen/fold${k}`, () => runFold(w, k));
  * });
