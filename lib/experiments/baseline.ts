@@ -23,16 +23,18 @@
  */
 import * as aq from "arquero";
 import { join } from "node:path";
-import type { Recording, Windows } from "../data/types.ts";
-import { recordingLength } from "../data/types.ts";
-import { loadDataset, locateDataset, unavailable } from "../data/registry.ts";
-import { WISDM_ACTIVITIES } from "../data/wisdm.ts";
+import type { Windows } from "../data/types.ts";
+import {
+  type Benchmark,
+  benchmark,
+  BENCHMARKS,
+  benchmarkWindows,
+  deriveBenchmark,
+  publishedResult,
+} from "../data/benchmarks.ts";
 import { leaveOneSubjectOut, subjectKFold, subjectShuffleSplit } from "../data/splits.ts";
 import { dataDir } from "../data/paths.ts";
 import { ConfigError } from "../errors.ts";
-import { ADL_CLASSES, ADL_SUBJECTS, prepareAdl } from "../signal/adl.ts";
-import { resample } from "../signal/resample.ts";
-import { makeWindows } from "../signal/windows.ts";
 import { extractFeatures, type FeatureSet } from "../features/handcrafted.ts";
 import { RandomForest, type RandomForestArgs } from "../models/forest.ts";
 import { classificationScores, f1Score } from "../eval/metrics.ts";
@@ -54,6 +56,12 @@ export interface RfBaselineSpec {
    * `"synthetic"` (windows passed in through `RunOptions.windows`).
    */
   dataset: "hmp-adl" | "wisdm-watch" | "synthetic";
+  /**
+   * Benchmark whose windows are read (`BENCHMARKS` key); default the
+   * benchmark of `dataset` (`"hmp-adl"` → `"adl5"`, `"wisdm-watch"` →
+   * `"wisdm-watch"`). The fields below override its definition.
+   */
+  benchmark?: string;
   /** Window rate (Hz); 30 in ssl-wearables. */
   rateHz: number;
   /** Window length (s); 10. */
@@ -70,11 +78,11 @@ export interface RfBaselineSpec {
   k?: number;
   /** Seed of the fold assignment and of the forest. */
   seed: number;
-  /** Subjects kept (default: the dataset's paper selection / all present). */
+  /** Subjects kept (default: the benchmark's: ADL the paper's 7, WISDM all present). */
   subjects?: string[];
-  /** Subjects removed (WISDM: 1616, 1618, 1637, 1639, 1642 as ssl-wearables). */
+  /** Subjects removed (default: the benchmark's; WISDM: 1616, 1618, 1637, 1639, 1642 as ssl-wearables). */
   excludeSubjects?: string[];
-  /** Classes kept, in label order (default: the paper's selection). */
+  /** Classes kept, in label order (default: the benchmark's, the paper's selection). */
   classes?: string[];
   /** Feature set; default `"ssl-wearables"`. */
   features?: FeatureSet;
@@ -86,14 +94,30 @@ export interface RfBaselineSpec {
   dataDir?: string;
 }
 
-/** The published macro F1 of the RF baseline (Yuan et al. 2024, Table 2 / README). */
-export const PUBLISHED_RF_F1: Partial<Record<RfBaselineSpec["dataset"], number>> = {
-  "hmp-adl": 0.764,
-  "wisdm-watch": 0.711,
+/** The benchmark each readable dataset defaults to. */
+const DATASET_BENCHMARK: Partial<Record<RfBaselineSpec["dataset"], string>> = {
+  "hmp-adl": "adl5",
+  "wisdm-watch": "wisdm-watch",
 };
 
-/** Subjects ssl-wearables removed from WISDM watch. */
-export const WISDM_EXCLUDED_SUBJECTS: readonly string[] = ["1616", "1618", "1637", "1639", "1642"];
+function rfPublished(name: string): number {
+  const p = publishedResult(name, "rf-handcrafted");
+  if (!p) throw new ConfigError(`benchmark "${name}" has no published rf-handcrafted F1`);
+  return p.value;
+}
+
+/**
+ * The published macro F1 of the RF baseline (the benchmarks' `published`
+ * `rf-handcrafted` entries: Yuan et al. 2024, Table 2 / README).
+ */
+export const PUBLISHED_RF_F1: Partial<Record<RfBaselineSpec["dataset"], number>> = {
+  "hmp-adl": rfPublished("adl5"),
+  "wisdm-watch": rfPublished("wisdm-watch"),
+};
+
+/** Subjects ssl-wearables removed from WISDM watch (the `"wisdm-watch"` benchmark's exclusions). */
+export const WISDM_EXCLUDED_SUBJECTS: readonly string[] =
+  BENCHMARKS["wisdm-watch"].subjects.exclude;
 
 /** ssl-wearables' balanced random forest (imbalanced-learn < 0.13 defaults). */
 export const PAPER_RF_ARGS: RandomForestArgs = {
@@ -104,34 +128,44 @@ export const PAPER_RF_ARGS: RandomForestArgs = {
   minSamplesLeaf: 1,
 };
 
-/** ADL (HMP, 7 subjects, 5 classes), leave one subject out, paper hyper-parameters. */
-export const ADL_RF_SPEC: RfBaselineSpec = {
-  dataset: "hmp-adl",
-  rateHz: 30,
-  windowSec: 10,
-  overlapSec: 5,
-  protocol: "loso",
-  seed: 42,
-  subjects: [...ADL_SUBJECTS],
-  classes: [...ADL_CLASSES],
-  features: "ssl-wearables",
-  rf: PAPER_RF_ARGS,
-};
+/**
+ * The paper's RF baseline spec for a benchmark: its dataset, windowing,
+ * subjects, classes and default protocol (`"loso"`, or `"kfold"` with its
+ * `k`), seed 42, ssl-wearables' features and {@link PAPER_RF_ARGS}.
+ *
+ * @throws ConfigError when the benchmark's dataset has no RF reader here.
+ */
+export function rfBaselineSpec(b: Benchmark | string): RfBaselineSpec {
+  const bm = typeof b === "string" ? benchmark(b) : b;
+  const dataset = bm.datasets[0] as RfBaselineSpec["dataset"];
+  if (bm.datasets.length !== 1 || !(dataset in DATASET_BENCHMARK)) {
+    throw new ConfigError(
+      `rfBaselineSpec: benchmark "${bm.name}" reads ${bm.datasets.join(", ")}; ` +
+        `the baseline reads ${Object.keys(DATASET_BENCHMARK).join(", ")}`,
+    );
+  }
+  const p = bm.protocol;
+  return {
+    dataset,
+    ...(DATASET_BENCHMARK[dataset] === bm.name ? {} : { benchmark: bm.name }),
+    rateHz: bm.rateHz,
+    windowSec: bm.windowSec,
+    overlapSec: bm.overlapSec,
+    ...(p.kind === "loso" ? { protocol: "loso" as const } : { protocol: "kfold" as const, k: p.k }),
+    seed: 42,
+    ...(bm.subjects.keep ? { subjects: [...bm.subjects.keep] } : {}),
+    ...(bm.subjects.exclude.length ? { excludeSubjects: [...bm.subjects.exclude] } : {}),
+    classes: [...bm.classes],
+    features: "ssl-wearables",
+    rf: PAPER_RF_ARGS,
+  };
+}
 
-/** WISDM watch (18 classes), 5-fold subject-wise, paper hyper-parameters. */
-export const WISDM_RF_SPEC: RfBaselineSpec = {
-  dataset: "wisdm-watch",
-  rateHz: 30,
-  windowSec: 10,
-  overlapSec: 5,
-  protocol: "kfold",
-  k: 5,
-  seed: 42,
-  excludeSubjects: [...WISDM_EXCLUDED_SUBJECTS],
-  classes: [...WISDM_ACTIVITIES],
-  features: "ssl-wearables",
-  rf: PAPER_RF_ARGS,
-};
+/** ADL (HMP, 7 subjects, 5 classes), leave one subject out, paper hyper-parameters (benchmark `"adl5"`). */
+export const ADL_RF_SPEC: RfBaselineSpec = rfBaselineSpec("adl5");
+
+/** WISDM watch (18 classes), 5-fold subject-wise, paper hyper-parameters (benchmark `"wisdm-watch"`). */
+export const WISDM_RF_SPEC: RfBaselineSpec = rfBaselineSpec("wisdm-watch");
 
 /** Scores of one test subject (the unit ssl-wearables averages over), with its fold. */
 export interface FoldSubjectScore extends SubjectScore {
@@ -190,69 +224,30 @@ export interface RfBaselineResult {
   createdAt: string;
 }
 
-/** Split a recording where its label changes (so windows start at each activity's start). */
-function splitByLabel(rec: Recording): Recording[] {
-  const n = recordingLength(rec);
-  if (!rec.labels || n === 0) return [rec];
-  const out: Recording[] = [];
-  let start = 0;
-  for (let i = 1; i <= n; i++) {
-    if (i === n || rec.labels[i] !== rec.labels[start]) {
-      if (rec.labels[start] >= 0) {
-        out.push({
-          ...rec,
-          axes: rec.axes.map((a) => a.subarray(start, i)),
-          labels: rec.labels.subarray(start, i),
-          timestampsMs: undefined,
-          meta: { ...rec.meta, labelRunStart: start },
-        });
-      }
-      start = i;
-    }
-  }
-  return out;
-}
-
 /**
- * The windows of a baseline spec (ssl-wearables' preparation).
+ * The windows of a baseline spec: its benchmark (`spec.benchmark`, else the
+ * one of `spec.dataset`) with the spec's subjects, exclusions, classes and
+ * windowing, via `benchmarkWindows`.
  *
- * @throws DatasetUnavailableError when the dataset is absent.
+ * @throws DatasetUnavailableError when the dataset is absent; ConfigError for
+ *   a dataset without a reader here (`"synthetic"`: pass `RunOptions.windows`).
  */
 export async function baselineWindows(spec: RfBaselineSpec): Promise<Windows> {
-  const dir = spec.dataDir ?? dataDir();
-  const exclude = new Set(spec.excludeSubjects ?? []);
-  if (spec.dataset === "hmp-adl") {
-    const root = await locateDataset("hmp-adl", dir);
-    if (!root) throw unavailable("hmp-adl", dir);
-    return await prepareAdl(root, {
-      subjects: (spec.subjects ?? [...ADL_SUBJECTS]).filter((s) => !exclude.has(s)),
-      classes: spec.classes ?? [...ADL_CLASSES],
-      rateHz: spec.rateHz,
-      windowSec: spec.windowSec,
-      overlapSec: spec.overlapSec,
-    });
-  }
-  if (spec.dataset === "wisdm-watch") {
-    const classes = spec.classes ?? [...WISDM_ACTIVITIES];
-    let recs = await loadDataset("wisdm-watch", { dir, subjects: spec.subjects, classes });
-    recs = recs.filter((r) => !exclude.has(r.subject));
-    // make_wisdm.py: per activity, a regular 20 Hz grid (no interpolation across
-    // gaps), 200-sample windows every 100 samples, each resized to 300 (30 Hz).
-    const segments = recs.flatMap((r) => resample(r, r.rateHz, { maxGapSec: 1 })).flatMap(
-      splitByLabel,
+  const name = spec.benchmark ?? DATASET_BENCHMARK[spec.dataset];
+  if (!name) {
+    throw new ConfigError(
+      `runRfBaseline: dataset "${spec.dataset}" has no reader here; pass its windows in RunOptions.windows`,
     );
-    return makeWindows(segments, {
-      windowSec: spec.windowSec,
-      overlapSec: spec.overlapSec,
-      rateHz: spec.rateHz,
-      perWindowResize: true,
-      labelPolicy: "pure",
-      classes,
-    });
   }
-  throw new ConfigError(
-    `runRfBaseline: dataset "${spec.dataset}" has no reader here; pass its windows in RunOptions.windows`,
-  );
+  const b = deriveBenchmark(name, {
+    subjects: spec.subjects,
+    excludeSubjects: spec.excludeSubjects,
+    classes: spec.classes,
+    rateHz: spec.rateHz,
+    windowSec: spec.windowSec,
+    overlapSec: spec.overlapSec,
+  });
+  return await benchmarkWindows(b, { dataDir: spec.dataDir ?? dataDir() });
 }
 
 function subset(X: Float32Array, nf: number, idx: Int32Array): Float32Array {

@@ -18,7 +18,7 @@ import { locateDataset } from "../data/registry.ts";
 import { dataDir } from "../data/paths.ts";
 import { SYNTHETIC_CLASSES, syntheticRecordings } from "../data/synthetic.ts";
 import type { Recording, Windows } from "../data/types.ts";
-import { WISDM_ACTIVITIES } from "../data/wisdm.ts";
+import { BENCHMARKS, benchmarkSubjects } from "../data/benchmarks.ts";
 import { makeWindows } from "../signal/windows.ts";
 import { f1PerClass } from "../eval/metrics.ts";
 import { type Table, toMarkdown, writeTextAtomic } from "../eval/tables.ts";
@@ -31,7 +31,6 @@ import {
   type RfBaselineResult,
   type RfBaselineSpec,
   runRfBaseline,
-  WISDM_EXCLUDED_SUBJECTS,
 } from "./baseline.ts";
 
 /** How big a quickstart run is. */
@@ -70,7 +69,15 @@ export const QUICKSTART_SCALES: Record<
   laptop: { subjects: Infinity, trees: 300, k: 5 },
 };
 
-const WINDOWING = { rateHz: 30, windowSec: 10, overlapSec: 5 } as const;
+/** The benchmark the quickstart runs on when WISDM watch is present. */
+const WISDM = BENCHMARKS["wisdm-watch"];
+
+/** The benchmark's windowing, used for the synthetic fallback too. */
+const WINDOWING = {
+  rateHz: WISDM.rateHz,
+  windowSec: WISDM.windowSec,
+  overlapSec: WISDM.overlapSec,
+};
 
 /** The folder holding the WISDM watch accelerometer files, or null. */
 async function wisdmWatchFolder(dir: string): Promise<string | null> {
@@ -104,8 +111,8 @@ export function quickstartSpec(
     k: scale.k,
     seed: args.seed ?? 42,
     subjects,
-    excludeSubjects: source === "wisdm-watch" ? [...WISDM_EXCLUDED_SUBJECTS] : undefined,
-    classes: source === "wisdm-watch" ? [...WISDM_ACTIVITIES] : [...SYNTHETIC_CLASSES],
+    excludeSubjects: source === "wisdm-watch" ? [...WISDM.subjects.exclude] : undefined,
+    classes: source === "wisdm-watch" ? [...WISDM.classes] : [...SYNTHETIC_CLASSES],
     features: "ssl-wearables",
     rf: { nEstimators: scale.trees, balanced: true, maxFeatures: "sqrt", bootstrap: true },
     nBoot: 200,
@@ -118,7 +125,7 @@ export async function quickstartData(args: QuickstartArgs = {}): Promise<Quickst
   const scale = QUICKSTART_SCALES[args.scale ?? "laptop"];
   const dir = args.dataDir ?? dataDir();
   const present = args.synthetic ? [] : await wisdmWatchSubjects(dir);
-  const usable = present.filter((s) => !WISDM_EXCLUDED_SUBJECTS.includes(s));
+  const usable = benchmarkSubjects(WISDM, present);
   if (usable.length >= 2) {
     const subjects = usable.slice(0, Math.min(usable.length, scale.subjects));
     const spec = quickstartSpec("wisdm-watch", args, subjects);

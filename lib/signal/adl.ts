@@ -1,6 +1,8 @@
 /**
  * HMP ADL prepared the way ssl-wearables prepared it (`data_parsing/make_ADL.py`),
- * so our ADL numbers are comparable with theirs:
+ * so our ADL numbers are comparable with theirs. The definition lives in
+ * the `"adl5"` benchmark (`lib/data/benchmarks.ts`); this module reads an
+ * HMP folder directly and lets callers vary it:
  *
  * - every trial file of the activity folders **and the `*_MODEL` folders**
  *   (their loop takes `folder.endswith("MODEL")` too; of the kept classes
@@ -22,22 +24,17 @@
  * const w = await prepareAdl("datasets/hmp-adl");
  * w.n; // 635, shape [635, 3, 300]
  */
+import { relative } from "node:path";
 import type { Windows } from "../data/types.ts";
 import { readHmpAdl } from "../data/hmp.ts";
-import { makeWindows } from "./windows.ts";
+import { BENCHMARKS, deriveBenchmark, windowBenchmarkRecordings } from "../data/benchmarks.ts";
 
-/** The 7 subjects ssl-wearables kept for ADL. */
-export const ADL_SUBJECTS: readonly string[] = ["f1", "f2", "f3", "m1", "m2", "m3", "m4"];
-/** The 5 classes ssl-wearables kept for ADL (sorted). */
-export const ADL_CLASSES: readonly string[] = [
-  "climb_stairs",
-  "drink_glass",
-  "getup_bed",
-  "pour_water",
-  "walk",
-];
+/** The 7 subjects ssl-wearables kept for ADL (the `"adl5"` benchmark's subjects). */
+export const ADL_SUBJECTS: readonly string[] = BENCHMARKS.adl5.subjects.keep!;
+/** The 5 classes ssl-wearables kept for ADL (sorted; the `"adl5"` benchmark's classes). */
+export const ADL_CLASSES: readonly string[] = BENCHMARKS.adl5.classes;
 
-/** Options for {@link prepareAdl}. */
+/** Options for {@link prepareAdl}; each default is the `"adl5"` benchmark's. */
 export interface PrepareAdlOptions {
   /** Subjects kept (default {@link ADL_SUBJECTS}). */
   subjects?: readonly string[];
@@ -54,22 +51,25 @@ export interface PrepareAdlOptions {
 }
 
 /**
- * Read HMP ADL from `dir` and window it as ssl-wearables did (module docs).
+ * Read HMP ADL from `dir` (the HMP root holding `Brush_teeth/`, ...) and
+ * window it as ssl-wearables did (module docs). `source` per window is the
+ * trial file relative to `dir`.
  *
  * @throws DataFormatError (from the reader) when `dir` is not an HMP folder.
  */
 export async function prepareAdl(dir: string, opts: PrepareAdlOptions = {}): Promise<Windows> {
-  const subjects = new Set(opts.subjects ?? ADL_SUBJECTS);
-  const classes = [...(opts.classes ?? ADL_CLASSES)];
-  const recs = (await readHmpAdl(dir, { includeModel: opts.includeModel ?? true }))
-    .filter((r) => subjects.has(r.subject))
-    .filter((r) => classes.includes(String(r.meta?.activity)));
-  return makeWindows(recs, {
-    windowSec: opts.windowSec ?? 10,
-    overlapSec: opts.overlapSec ?? 5,
-    rateHz: opts.rateHz ?? 30,
-    perWindowResize: true,
-    classes,
-    labelPolicy: "majority",
+  const base = BENCHMARKS.adl5;
+  const b = deriveBenchmark(base, {
+    subjects: opts.subjects,
+    classes: opts.classes,
+    rateHz: opts.rateHz,
+    windowSec: opts.windowSec,
+    overlapSec: opts.overlapSec,
   });
+  const includeModel = opts.includeModel ?? base.trials.includeModel;
+  const recs = (await readHmpAdl(dir, { includeModel })).map((r) => ({
+    ...r,
+    source: relative(dir, r.source),
+  }));
+  return windowBenchmarkRecordings({ ...b, trials: { ...b.trials, includeModel } }, recs);
 }
