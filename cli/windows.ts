@@ -4,25 +4,55 @@
  * names, unicode), `pid.npy` (subjects, unicode), plus `info.json` (the
  * arguments, classes, counts and what was dropped).
  *
+ * `--benchmark <name>` writes a labelled benchmark's reference windows
+ * instead (`lib/data/benchmarks.ts`: `adl5` gives ssl-wearables' 635 ADL
+ * windows); the benchmark fixes dataset, subjects, classes, rate, window,
+ * overlap, label policy and trials, so combining it with any of those flags
+ * is an error. `info.json` then also holds the benchmark's definition.
+ *
  * @example
  * deno task har windows --dataset hmp-adl --rate 30 --window 10 --overlap 5 \
  *   --subjects f1,m1 --classes walk,climb_stairs --out out/adl
+ * deno task har windows --benchmark adl5 --out out/adl5
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/registry.ts";
+import { type Benchmark, benchmark, BENCHMARKS, benchmarkWindows } from "../lib/data/benchmarks.ts";
 import { windowsToNpy } from "../lib/data/npy.ts";
-import type { Recording } from "../lib/data/types.ts";
+import type { Recording, Windows } from "../lib/data/types.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { resample, type ResampleMethod } from "../lib/signal/resample.ts";
 import { type LabelPolicy, makeWindowsWithReport } from "../lib/signal/windows.ts";
 
 /** One-line description for `har --help`. */
-export const summary = "cut a dataset into resampled sliding windows, written as X/Y/pid .npy";
+export const summary =
+  "cut a dataset, or a labelled benchmark (--benchmark adl5), into sliding windows as X/Y/pid .npy";
+
+/** Flags a benchmark fixes (an error next to `--benchmark`). */
+const BENCHMARK_FIXES = [
+  "dataset",
+  "rate",
+  "window",
+  "overlap",
+  "subjects",
+  "classes",
+  "label-policy",
+  "method",
+  "max-gap",
+  "include-model",
+];
 
 const USAGE = `usage: har windows --dataset <name> --out <dir> [flags]
+       har windows --benchmark <name> --out <dir> [--layout l] [--data-dir d] [--cache-dir c]
 
   --dataset <name>         registered dataset (wisdm-watch, wisdm-phone, hmp-adl, mobifall, daphnet, ...)
+  --benchmark <name>       a labelled benchmark's reference windows (${
+  Object.keys(BENCHMARKS).join(", ")
+});
+                           it fixes dataset, subjects, classes, rate, window, overlap, label policy
+                           and trials: those flags are refused next to it
+  --cache-dir <dir>        --benchmark: reuse windows cached here (re-prepared when the data changes)
   --out <dir>              output folder for X.npy, Y.npy, pid.npy, info.json
   --rate <Hz>              output sample rate (default 30)
   --window <s>             window length in seconds (default 10)
@@ -38,8 +68,12 @@ const USAGE = `usage: har windows --dataset <name> --out <dir> [flags]
 
 /** Parsed `har windows` arguments. */
 export interface WindowsArgs {
-  /** Registered dataset name. */
+  /** Registered dataset name (with `benchmark`: its datasets joined by `+`). */
   dataset: string;
+  /** The benchmark whose reference windows are written (the other fields then come from it). */
+  benchmark?: Benchmark;
+  /** `benchmark`: folder of cached windows. */
+  cacheDir?: string;
   /** Output folder. */
   out: string;
   /** Output sample rate (Hz). */
@@ -99,6 +133,8 @@ export function parseWindowsArgs(args: string[]): WindowsArgs {
       allowPositionals: false,
       options: {
         dataset: { type: "string" },
+        benchmark: { type: "string" },
+        "cache-dir": { type: "string" },
         out: { type: "string" },
         rate: { type: "string" },
         window: { type: "string" },
@@ -118,8 +154,14 @@ export function parseWindowsArgs(args: string[]): WindowsArgs {
     throw new ConfigError(`${(e as Error).message}\n${USAGE}`);
   }
   const s = (k: string) => values[k] as string | undefined;
-  if (!s("dataset")) throw new ConfigError(`--dataset is required\n${USAGE}`);
+  if (s("benchmark") !== undefined) return benchmarkArgs(values);
+  if (!s("dataset")) {
+    throw new ConfigError(`--dataset is required (or --benchmark <name>)\n${USAGE}`);
+  }
   if (!s("out")) throw new ConfigError(`--out is required\n${USAGE}`);
+  if (s("cache-dir") !== undefined) {
+    throw new ConfigError("--cache-dir: only with --benchmark (a --dataset cut is not cached)");
+  }
   const windowSec = num("window", s("window"), 10);
   const overlapSec = num("overlap", s("overlap"), 5, 0, false);
   if (overlapSec >= windowSec) {
@@ -144,6 +186,81 @@ export function parseWindowsArgs(args: string[]): WindowsArgs {
   };
 }
 
+/** `--benchmark` arguments: the benchmark's settings; conflicting flags are refused. */
+function benchmarkArgs(values: Record<string, string | boolean | undefined>): WindowsArgs {
+  const b = benchmark(values.benchmark as string);
+  const clash = BENCHMARK_FIXES.filter((f) => values[f] !== undefined).map((f) => `--${f}`);
+  if (clash.length) {
+    throw new ConfigError(
+      `--benchmark ${b.name} fixes the dataset, subjects, classes, rate, window, overlap, ` +
+        `label policy and trials; drop ${clash.join(", ")} (or use --dataset for a custom cut)`,
+    );
+  }
+  const out = values.out as string | undefined;
+  if (!out) throw new ConfigError(`--out is required\n${USAGE}`);
+  return {
+    dataset: b.datasets.join("+"),
+    benchmark: b,
+    cacheDir: values["cache-dir"] as string | undefined,
+    out,
+    rateHz: b.rateHz,
+    windowSec: b.windowSec,
+    overlapSec: b.overlapSec,
+    subjects: b.subjects.keep ? [...b.subjects.keep] : undefined,
+    classes: [...b.classes],
+    labelPolicy: b.labels.policy,
+    method: "linear",
+    maxGapSec: b.cutting.regularGridMaxGapSec ?? 1,
+    includeModel: b.trials.includeModel,
+    layout: oneOf("layout", values.layout as string | undefined, ["ncl", "nlc"], "ncl"),
+    dataDir: values["data-dir"] as string | undefined,
+  };
+}
+
+/** Count windows per class name (`"(unlabelled)"` for y = -1). */
+function countPerClass(w: Windows): Record<string, number> {
+  const perClass: Record<string, number> = {};
+  for (const y of w.y) {
+    const k = y >= 0 ? w.classes[y] : "(unlabelled)";
+    perClass[k] = (perClass[k] ?? 0) + 1;
+  }
+  return perClass;
+}
+
+function shapeOf(w: Windows, layout: "ncl" | "nlc"): number[] {
+  return layout === "ncl" ? [w.n, w.channels, w.length] : [w.n, w.length, w.channels];
+}
+
+/** `har windows --benchmark`: write the benchmark's reference windows. */
+async function runBenchmark(a: WindowsArgs, b: Benchmark): Promise<void> {
+  const t0 = performance.now();
+  const windows = await benchmarkWindows(b, { dataDir: a.dataDir, cacheDir: a.cacheDir });
+  await windowsToNpy(windows, a.out, { layout: a.layout });
+  const shape = shapeOf(windows, a.layout);
+  const info = {
+    benchmark: b.name,
+    dataset: a.dataset,
+    rateHz: b.rateHz,
+    windowSec: b.windowSec,
+    overlapSec: b.overlapSec,
+    labelPolicy: b.labels.policy,
+    layout: a.layout,
+    shape,
+    classes: windows.classes,
+    subjects: [...new Set(windows.subject)].sort(),
+    trials: new Set(windows.source).size,
+    windowsPerClass: countPerClass(windows),
+    definition: b,
+    seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+  };
+  await Deno.writeTextFile(join(a.out, "info.json"), JSON.stringify(info, null, 2) + "\n");
+  const ref = b.reference.windows === null ? "" : ` (reference: ${b.reference.windows})`;
+  console.log(
+    `${b.name}: ${windows.n} windows [${shape.join(", ")}]${ref}, ${info.subjects.length} ` +
+      `subjects, ${windows.classes.length} classes, ${info.trials} trials -> ${a.out}`,
+  );
+}
+
 /** Run `har windows` with command-line `args` (without the command name). */
 export async function run(args: string[]): Promise<void> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -151,6 +268,7 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const a = parseWindowsArgs(args);
+  if (a.benchmark) return await runBenchmark(a, a.benchmark);
   const t0 = performance.now();
   const recs = await loadDataset(a.dataset, {
     dir: a.dataDir,
@@ -186,14 +304,8 @@ export async function run(args: string[]): Promise<void> {
     );
   }
   await windowsToNpy(windows, a.out, { layout: a.layout });
-  const perClass: Record<string, number> = {};
-  for (const y of windows.y) {
-    const k = y >= 0 ? windows.classes[y] : "(unlabelled)";
-    perClass[k] = (perClass[k] ?? 0) + 1;
-  }
-  const shape = a.layout === "ncl"
-    ? [windows.n, windows.channels, windows.length]
-    : [windows.n, windows.length, windows.channels];
+  const perClass = countPerClass(windows);
+  const shape = shapeOf(windows, a.layout);
   const info = {
     dataset: a.dataset,
     rateHz: a.rateHz,

@@ -618,7 +618,9 @@ async function writeCache(base: string, b: Benchmark, w: Windows): Promise<void>
  * them (see the module docs): `x` `[n, 3, windowSec × rateHz]` in g, `y`
  * indexing `b.classes`, `subject`, `source` (the trial file relative to the
  * dataset root, plus `#<class>` for activity runs: one id per trial, for
- * by-trial splits) and `startSec` (s from the trial's first sample).
+ * by-trial splits) and `startSec` (s from the trial's first sample, on the
+ * recording's clock: WISDM's device clock can jump backwards, so a later
+ * activity run may start at a negative time).
  *
  * @throws DatasetUnavailableError naming the folder and the download command when a dataset is absent
  * @throws ConfigError for an unknown benchmark name or an inconsistent definition

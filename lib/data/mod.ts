@@ -105,3 +105,4 @@ export {
   sha256Hex,
   unpackArchive,
 } from "./download.ts";
+export * from "./benchmarks.ts";

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { readNpy } from "../../lib/data/npy.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { parseWindowsArgs, run, summary } from "../../cli/windows.ts";
+import { benchmark, BENCHMARKS, benchmarkWindows } from "../../lib/data/benchmarks.ts";
 import { sharedData, tempDir } from "../_helpers.ts";
 
 Deno.test("har windows: hmp-adl to X/Y/pid .npy with the right shapes", async () => {
@@ -75,6 +76,7 @@ Deno.test("har windows: bad flags give clear errors", async () => {
     await assertRejects(() => run(args), ConfigError, msg);
   };
   await bad(["--out", "x"], "--dataset is required");
+  await bad(["--dataset", "hmp-adl", "--out", "x", "--cache-dir", "c"], "--cache-dir: only with");
   await bad(["--dataset", "hmp-adl"], "--out is required");
   await bad(
     ["--dataset", "hmp-adl", "--out", "x", "--rate", "fast"],
@@ -107,4 +109,67 @@ Deno.test("har windows: unknown subject is reported, not silently empty", async 
     Error,
     "zz9",
   );
+});
+
+Deno.test("har windows --benchmark adl5 writes exactly the reference windows", async () => {
+  const data = sharedData();
+  if (!data || !sharedData("hmp-adl")) return;
+  const tmp = await tempDir();
+  try {
+    const out = join(tmp.path, "adl5");
+    await run(["--benchmark", "adl5", "--out", out, "--data-dir", data]);
+    const ref = await benchmarkWindows("adl5", { dataDir: data });
+    assertEquals(ref.n, benchmark("adl5").reference.windows);
+    const X = await readNpy(join(out, "X.npy"));
+    const Y = await readNpy(join(out, "Y.npy"));
+    const pid = await readNpy(join(out, "pid.npy"));
+    assertEquals(X.shape, [ref.n, 3, 300]);
+    const x = X.data as Float32Array;
+    assert(x.length === ref.x.length && x.every((v, i) => v === ref.x[i]), "X differs");
+    assertEquals(Y.data, Array.from(ref.y, (k) => ref.classes[k]));
+    assertEquals(pid.data, ref.subject);
+    const info = JSON.parse(await Deno.readTextFile(join(out, "info.json")));
+    assertEquals(info.benchmark, "adl5");
+    assertEquals(info.shape, [ref.n, 3, 300]);
+    assertEquals(info.classes, [...benchmark("adl5").classes]);
+    assertEquals(info.definition.subjects.keep, [...benchmark("adl5").subjects.keep!]);
+    assertEquals(info.windowsPerClass.walk, ref.y.filter((k) => ref.classes[k] === "walk").length);
+    // ssl-wearables' on-disk layout [N, T, 3], through the cache
+    const out2 = join(tmp.path, "nlc");
+    const cache = join(tmp.path, "cache");
+    const args = ["--benchmark", "adl5", "--layout", "nlc", "--out", out2, "--data-dir", data];
+    await run([...args, "--cache-dir", cache]);
+    assert([...Deno.readDirSync(cache)].length === 2, "no cache written");
+    const X2 = await readNpy(join(out2, "X.npy"));
+    assertEquals(X2.shape, [ref.n, 300, 3]);
+    assertEquals((X2.data as Float32Array)[7 * 900 + 11 * 3 + 1], x[7 * 900 + 1 * 300 + 11]);
+  } finally {
+    await tmp.cleanup();
+  }
+});
+
+Deno.test("har windows --benchmark: unknown names and conflicting flags are refused", async () => {
+  const bad = async (args: string[], msg: string) => {
+    await assertRejects(() => run(args), ConfigError, msg);
+  };
+  await bad(
+    ["--benchmark", "adl7", "--out", "x"],
+    `unknown benchmark "adl7" (known: ${Object.keys(BENCHMARKS).join(", ")})`,
+  );
+  await bad(["--benchmark", "adl5", "--out", "x", "--rate", "20"], "drop --rate");
+  await bad(
+    ["--benchmark", "adl5", "--out", "x", "--dataset", "hmp-adl", "--subjects", "f1"],
+    "drop --dataset, --subjects",
+  );
+  await bad(["--benchmark", "adl5", "--out", "x", "--include-model"], "drop --include-model");
+  await bad(["--benchmark", "adl5"], "--out is required");
+  const a = parseWindowsArgs(["--benchmark", "wisdm-watch", "--out", "o"]);
+  assertEquals(a.benchmark?.name, "wisdm-watch");
+  assertEquals([a.dataset, a.rateHz, a.windowSec, a.overlapSec, a.labelPolicy], [
+    "wisdm-watch",
+    30,
+    10,
+    5,
+    "pure",
+  ]);
 });
