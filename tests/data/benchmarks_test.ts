@@ -31,6 +31,7 @@ import {
 } from "../../lib/experiments/baseline.ts";
 import { wisdmWatchSubjects } from "../../lib/experiments/quickstart.ts";
 import { ADL_CLASSES, ADL_SUBJECTS, prepareAdl } from "../../lib/signal/adl.ts";
+import { exists } from "../../lib/data/paths.ts";
 import { sharedData, tempDir } from "../_helpers.ts";
 
 async function sha256(bytes: ArrayBufferView): Promise<string> {
@@ -167,9 +168,10 @@ Deno.test("unknown benchmark: a clear error listing the known names", async () =
 Deno.test("published numbers: Yuan et al.'s four settings, matching the shared data README", async () => {
   const methods = ["rf-handcrafted", "resnet-scratch", "ssl-frozen", "ssl-finetune"];
   const table: Record<string, number[]> = {};
-  try {
-    const md = await Deno.readTextFile(join(sharedData() ?? ".", "README.md"));
-    for (const line of md.split("\n")) {
+  const shared = sharedData();
+  const readme = shared ? join(shared, "README.md") : null;
+  if (readme && exists(readme)) {
+    for (const line of (await Deno.readTextFile(readme)).split("\n")) {
       const cells = line.split("|").map((c) => c.trim());
       const key = cells[1]?.startsWith("ADL")
         ? "adl5"
@@ -178,8 +180,7 @@ Deno.test("published numbers: Yuan et al.'s four settings, matching the shared d
         : null;
       if (key) table[key] = cells.slice(3, 7).map(Number);
     }
-  } catch {
-    console.warn("SKIP part: no shared datasets README");
+    assertEquals(Object.keys(table).sort(), ["adl5", "wisdm-watch"], `${readme}: table not found`);
   }
   for (const b of Object.values(BENCHMARKS)) {
     for (const [i, m] of methods.entries()) {
