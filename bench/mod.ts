@@ -1,15 +1,20 @@
 /**
- * `deno task bench`: the training benchmark (bench/train_bench.ts) and, when
- * present, the data benchmark (bench/data_bench.ts) and the convolution
- * kernel benchmark (bench/conv_bench.ts), each run as its own process so a
- * failure there does not hide the training figures.
+ * `deno task bench`: the training benchmark (bench/train_bench.ts), then
+ * the experiments' `fit` path (bench/fit_bench.ts: Yuan pre-training and
+ * downstream fine-tuning through `fit`, one core and all cores, PyTorch
+ * side by side when available) and, when present, the data benchmark
+ * (bench/data_bench.ts) and the convolution kernel benchmark
+ * (bench/conv_bench.ts). All but the training benchmark run as their own
+ * process, so a failure there does not hide the other figures.
  *
- * Arguments are passed to the training benchmark (see its flags).
+ * Arguments are passed to the training benchmark (see its flags); the
+ * others run with their defaults.
  * @module
  */
 import { main as trainBench } from "./train_bench.ts";
 
-for (const [file, what] of [["data_bench.ts", "data"], ["conv_bench.ts", "convolution kernel"]]) {
+/** Run `bench/<file>` in its own process; a missing file is reported and skipped. */
+async function runScript(file: string, what: string): Promise<void> {
   const url = new URL(`./${file}`, import.meta.url);
   let present = false;
   try {
@@ -19,7 +24,7 @@ for (const [file, what] of [["data_bench.ts", "data"], ["conv_bench.ts", "convol
   }
   if (!present) {
     console.log(`(bench/${file} not present: skipping the ${what} benchmark)`);
-    continue;
+    return;
   }
   console.log(`== ${what} benchmark (bench/${file})`);
   const st = await new Deno.Command(Deno.execPath(), {
@@ -29,5 +34,10 @@ for (const [file, what] of [["data_bench.ts", "data"], ["conv_bench.ts", "convol
   }).spawn().status;
   if (!st.success) console.error(`bench/${file} exited with code ${st.code}`);
 }
+
+for (const [file, what] of [["data_bench.ts", "data"], ["conv_bench.ts", "convolution kernel"]]) {
+  await runScript(file, what);
+}
 console.log("== training benchmark (bench/train_bench.ts)");
 await trainBench(Deno.args);
+await runScript("fit_bench.ts", "experiments' fit path");
