@@ -15,6 +15,8 @@ export * from "./train/mod.ts";
 export * from "./backend/mod.ts";
 export * from "./features/mod.ts";
 export * from "./eval/mod.ts";
+export * from "./experiments/scaffold.ts";
+export * from "./experiments/evaluator.ts";
 export * from "./experiments/baseline.ts";
 export * from "./experiments/quickstart.ts";
 export * from "./experiments/yuan/mod.ts";

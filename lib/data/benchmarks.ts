@@ -37,7 +37,7 @@ import { resample } from "../signal/resample.ts";
 import { type LabelPolicy, makeWindows } from "../signal/windows.ts";
 import { dataDir } from "./paths.ts";
 import { datasetInfo, loadDataset, locateDataset, unavailable } from "./registry.ts";
-import { type Fold, leaveOneSubjectOut, subjectKFold } from "./splits.ts";
+import { type FoldPlan, makeFolds, type ProtocolSpec } from "./splits.ts";
 import type { Recording, Windows } from "./types.ts";
 import { WISDM_ACTIVITIES } from "./wisdm.ts";
 
@@ -670,9 +670,15 @@ export interface BenchmarkFoldsOptions {
   seed: number;
 }
 
+/** `b`'s default protocol as a `makeFolds` spec (lib/data/splits.ts), named by its kind. */
+export function benchmarkProtocol(b: Benchmark | string): ProtocolSpec {
+  const { note: _note, ...p } = resolve(b).protocol;
+  return { ...p, name: p.kind === "loso" ? "loso" : `kfold${p.k}` };
+}
+
 /**
  * The folds of `b`'s default protocol over windows `w` (`w.subject`):
- * `"loso"` → {@link leaveOneSubjectOut}, `"subject-kfold"` → {@link subjectKFold}.
+ * {@link makeFolds} of {@link benchmarkProtocol}.
  *
  * @throws ConfigError when there are too few subjects for the protocol.
  */
@@ -680,13 +686,6 @@ export function benchmarkFolds(
   b: Benchmark | string,
   w: Pick<Windows, "subject">,
   opts: BenchmarkFoldsOptions,
-): Fold[] {
-  const p = resolve(b).protocol;
-  if (p.kind === "loso") {
-    return leaveOneSubjectOut(w.subject, {
-      valSubjects: p.valSubjects,
-      seed: p.valChoice === "random" ? opts.seed : undefined,
-    });
-  }
-  return subjectKFold(w.subject, { k: p.k, seed: opts.seed, valFraction: p.valFraction });
+): FoldPlan[] {
+  return makeFolds(benchmarkProtocol(b), w, opts.seed);
 }

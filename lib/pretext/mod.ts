@@ -11,3 +11,4 @@ export * from "./transforms.ts";
 export * from "./augment.ts";
 export * from "./multitask.ts";
 export * from "./gallery.ts";
+export * from "./multitask_source.ts";

@@ -49,8 +49,17 @@ export function macroF1(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): num
 
 /** Options for {@link EarlyStopping}. */
 export interface EarlyStoppingArgs {
-  /** Metric to watch: `"valLoss"` (lower is better) or `"valF1"` (higher is better). */
-  monitor: "valLoss" | "valF1";
+  /**
+   * Metric of the epoch record to watch: `"valLoss"` (lower is better),
+   * `"valF1"` (higher is better), or any other key of the record (e.g. a
+   * custom validation metric `"val/aot/acc"`), with `mode`.
+   */
+  monitor: string;
+  /**
+   * `"min"` (lower is better) or `"max"`. Default: `"min"` for names ending
+   * in `loss` / `Loss`, `"max"` otherwise (F1, accuracy, kappa).
+   */
+  mode?: "min" | "max";
   /** Epochs without improvement before stopping (default 5). */
   patience?: number;
   /** Minimum change that counts as an improvement (default 0). */
@@ -71,7 +80,8 @@ export interface EarlyStoppingState {
 
 /** Patience-based early stopping (ssl-wearables / Keras semantics). */
 export class EarlyStopping {
-  readonly monitor: "valLoss" | "valF1";
+  readonly monitor: string;
+  readonly mode: "min" | "max";
   readonly patience: number;
   readonly minDelta: number;
   readonly restoreBest: boolean;
@@ -80,10 +90,14 @@ export class EarlyStopping {
   wait = 0;
 
   constructor(args: EarlyStoppingArgs) {
-    if (args.monitor !== "valLoss" && args.monitor !== "valF1") {
-      throw new ConfigError(`earlyStopping monitor: "valLoss" or "valF1", got "${args.monitor}"`);
+    if (typeof args.monitor !== "string" || args.monitor === "") {
+      throw new ConfigError(`earlyStopping monitor: a metric name, got ${String(args.monitor)}`);
+    }
+    if (args.mode !== undefined && args.mode !== "min" && args.mode !== "max") {
+      throw new ConfigError(`earlyStopping mode: "min" or "max", got "${args.mode}"`);
     }
     this.monitor = args.monitor;
+    this.mode = args.mode ?? (/loss$/i.test(args.monitor) ? "min" : "max");
     this.patience = args.patience ?? 5;
     this.minDelta = args.minDelta ?? 0;
     this.restoreBest = args.restoreBest ?? true;
@@ -95,9 +109,7 @@ export class EarlyStopping {
   /** Record one epoch's value; says whether it improved and whether to stop. */
   update(value: number, epoch: number): { improved: boolean; stop: boolean } {
     const better = this.best === null ||
-      (this.monitor === "valLoss"
-        ? value < this.best - this.minDelta
-        : value > this.best + this.minDelta);
+      (this.mode === "min" ? value < this.best - this.minDelta : value > this.best + this.minDelta);
     if (better) {
       this.best = value;
       this.bestEpoch = epoch;

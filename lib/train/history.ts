@@ -21,15 +21,23 @@ export interface EpochRecord {
   lr: number;
   /** Wall-clock duration of the epoch (s), including validation. */
   seconds: number;
+  /**
+   * Further metrics of the epoch: `train/<name>` (means over the epoch of
+   * what the loss reported, e.g. `train/aot/acc`), `val/<name>` (from a
+   * validation source or callback).
+   */
+  [metric: string]: number;
 }
 
 /** The columns of a history table, in order. */
 export const HISTORY_COLUMNS = ["epoch", "trainLoss", "valLoss", "valF1", "lr", "seconds"] as const;
 
-/** An arquero table of the history (one row per epoch). */
+/** An arquero table of the history (one row per epoch; the base columns, then any metrics). */
 export function historyTable(rows: EpochRecord[]): aq.ColumnTable {
   const cols: Record<string, number[]> = {};
-  for (const c of HISTORY_COLUMNS) cols[c] = rows.map((r) => r[c]);
+  const extra = [...new Set(rows.flatMap((r) => Object.keys(r)))]
+    .filter((k) => !(HISTORY_COLUMNS as readonly string[]).includes(k));
+  for (const c of [...HISTORY_COLUMNS, ...extra]) cols[c] = rows.map((r) => r[c] ?? NaN);
   return aq.table(cols);
 }
 

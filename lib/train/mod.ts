@@ -12,6 +12,7 @@ export * from "./freeze.ts";
 export * from "./checkpoint.ts";
 export * from "./progress.ts";
 export * from "./history.ts";
+export * from "./batches.ts";
 export * from "./loop.ts";
-export { FitWorkers, loadLoss, type LossSpec } from "./parallel_fit.ts";
+export { FitWorkers, loadLoss, type LossSpec, type WorkerLoss } from "./parallel_fit.ts";
 export * from "./save.ts";

@@ -1,5 +1,6 @@
 /**
- * `fit` on several cores: trains a `tf.LayersModel` through a
+ * `fit` on several cores: trains a `tf.LayersModel` (any number of inputs,
+ * outputs and targets; any loss of losses.ts or a loss module) through a
  * {@link DataParallelTrainer} (lib/backend/parallel.ts). Each worker rebuilds
  * the model from its serialised topology (`model.toJSON()`, our custom layers
  * registered by importing lib/models) and the caller's weights, computes the
@@ -23,6 +24,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   DataParallelTrainer,
   type FlatOptimizerState,
+  type HostTensor,
   importFactory,
   type ModelFactorySpec,
   optimizerSlotNames,
@@ -33,17 +35,20 @@ import {
 import type { BackendPath } from "../backend/select.ts";
 import { ConfigError } from "../errors.ts";
 import { readWeights, weightEntries, type WeightEntry, writeWeights } from "./freeze.ts";
-import { weightedCrossEntropy } from "./losses.ts";
+import { type LossFn, lossFromSpec } from "./losses.ts";
+import { defaultLoss, forward } from "./forward.ts";
 import { type Optimizer, type OptimizerState, torchSpecOf } from "./optimisers.ts";
 import { withSeededMathRandom } from "./random.ts";
 
 /**
  * A loss that can be sent to workers: `(await import(module))[export](args)`
- * must return the loss function `(output, labels) => tf.Scalar`.
+ * must return a loss function `(targets, outputs, context) => tf.Scalar`
+ * (lib/train/losses.ts `LossFn`).
  */
 export type LossSpec = ModelFactorySpec;
 
-type LossFn = (output: tf.Tensor | tf.Tensor[], labels: tf.Tensor) => tf.Scalar;
+/** A loss workers can rebuild: a module factory, or `{ kind, args }` of losses.ts. */
+export type WorkerLoss = LossSpec | { kind: string; args?: unknown };
 
 /**
  * Import a {@link LossSpec} and build its loss function.
@@ -66,6 +71,13 @@ export async function loadLoss(spec: LossSpec): Promise<LossFn> {
   return fn as LossFn;
 }
 
+function workerLoss(spec: WorkerLoss): Promise<LossFn> {
+  if ("kind" in spec && typeof spec.kind === "string") {
+    return Promise.resolve(lossFromSpec(spec as never));
+  }
+  return loadLoss(spec as LossSpec);
+}
+
 /** Arguments of the worker factory {@link fitReplica} (structured-clonable). */
 export interface FitReplicaArgs {
   /** `model.toJSON(null, false)`: the serialised topology. */
@@ -75,7 +87,7 @@ export interface FitReplicaArgs {
   /** Per `model.weights` entry: trained by the optimiser (else averaged state). */
   trainable: boolean[];
   /** Custom loss; default the class-weighted cross-entropy below. */
-  loss?: LossSpec;
+  loss?: WorkerLoss;
   /** Class weights of the default loss. */
   classWeights?: number[];
   /** The default loss takes logits (true) or probabilities. */
@@ -103,23 +115,16 @@ export async function fitReplica(args: FitReplicaArgs): Promise<ParallelModel> {
     );
   }
   writeWeights(entries, args.weights);
-  const custom = args.loss ? await loadLoss(args.loss) : null;
-  const loss: LossFn = custom ??
-    ((out, lab) =>
-      weightedCrossEntropy(
-        Array.isArray(out) ? out[0] : out,
-        lab,
-        args.classWeights,
-        args.fromLogits,
-      ));
+  const loss: LossFn = args.loss
+    ? await workerLoss(args.loss)
+    : defaultLoss(args.classWeights, args.fromLogits);
   return {
     trainable: entries.filter((_, i) => args.trainable[i]).map((e) => e.variable),
     state: entries.filter((_, i) => !args.trainable[i]).map((e) => e.variable),
-    loss: ([x], [y], ctx?: StepContext) => {
+    loss: (xs, ys, ctx?: StepContext) => {
       const run = () => {
-        const xin = args.channelsLast ? x.transpose([0, 2, 1]) : x;
-        const out = model.apply(xin, { training: true }) as tf.Tensor | tf.Tensor[];
-        return loss(out, y);
+        const out = forward(model, xs, { training: true, channelsLast: args.channelsLast });
+        return loss(ys, out, { report: ctx?.report, seed: ctx?.seed });
       };
       // dropout masks: seeded per step and worker (reproducible, resumable)
       return ctx?.seed === undefined
@@ -208,7 +213,7 @@ export interface FitWorkersArgs {
   /** The caller's optimiser (its kind, hyperparameters and state are mirrored). */
   optimizer: Optimizer;
   /** Custom loss, or undefined for the class-weighted cross-entropy. */
-  loss?: LossSpec;
+  loss?: WorkerLoss;
   /** Class weights of the default loss. */
   classWeights?: ArrayLike<number>;
   /** The default loss takes logits. */
@@ -292,23 +297,23 @@ export class FitWorkers {
   }
 
   /**
-   * One step on a batch: learning rate `lr`, `active` the trained weights
+   * One step on a batch (inputs `xs`, targets `ys`): learning rate `lr`, `active` the trained weights
    * (per trainable weight, in `model.weights` order; frozen ones false;
    * null: all), `seed` for dropout, `sampleWeights` the per-sample loss
    * weights. Returns the batch's mean loss.
    */
   async step(
-    x: { data: Float32Array; shape: number[] },
-    y: { data: Int32Array; shape: number[] },
+    xs: HostTensor[],
+    ys: HostTensor[],
     o: { lr: number; active: boolean[] | null; seed: number; sampleWeights?: Float32Array },
-  ): Promise<number> {
-    const r = await this.trainer.step([x], [y], {
+  ): Promise<{ loss: number; metrics: Record<string, number> }> {
+    const r = await this.trainer.step(xs, ys, {
       seed: o.seed,
       sampleWeights: o.sampleWeights,
       learningRate: o.lr,
       active: o.active,
     });
-    return r.loss;
+    return { loss: r.loss, metrics: r.metrics ?? {} };
   }
 
   /** Stop the workers. */

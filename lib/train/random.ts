@@ -32,3 +32,19 @@ export function withSeededMathRandom<T>(seed: number, fn: () => T): T {
     Math.random = original;
   }
 }
+
+/**
+ * Mix a seed with more integers into one 31-bit seed (e.g. `(seed, epoch,
+ * step)`): deterministic, well spread, order-sensitive.
+ *
+ * @example
+ * const s = mixSeed(42, epoch, step, 2);
+ */
+export function mixSeed(...xs: number[]): number {
+  let h = 0x9e3779b9;
+  for (const x of xs) {
+    h = Math.imul(h ^ (x >>> 0), 0x85ebca6b) >>> 0;
+    h = (h ^ (h >>> 13)) >>> 0;
+  }
+  return h & 0x7fffffff;
+}

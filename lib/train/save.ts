@@ -15,7 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { CheckpointError } from "../errors.ts";
-import { atomicWrite } from "./checkpoint.ts";
+import { atomicWrite, readCheckpoint, type StoredTensor, writeCheckpoint } from "./checkpoint.ts";
 
 /** The sidecar written next to the tfjs files. */
 export interface SavedModelMeta {
@@ -138,4 +138,56 @@ export async function loadModel(
     throw new CheckpointError(metaPath, `unknown format "${meta.format}", expected "har-model/1"`);
   }
   return { model, meta };
+}
+
+/** Save all weights of `model` (incl. batch-norm statistics) atomically to `path`. */
+export async function saveWeights(
+  model: tf.LayersModel,
+  path: string,
+  meta: Record<string, unknown> = {},
+): Promise<void> {
+  const tensors: Record<string, StoredTensor> = {};
+  const names: string[] = [];
+  model.weights.forEach((w, i) => {
+    const t = w.read();
+    tensors[`w/${i}`] = { shape: t.shape.slice(), data: t.dataSync() as Float32Array };
+    names.push(w.originalName);
+  });
+  await writeCheckpoint(path, { meta: { ...meta, names, model: model.name }, tensors });
+}
+
+/**
+ * Load weights written by {@link saveWeights} into a model of the same
+ * architecture; returns the stored metadata, or null when `path` is absent.
+ *
+ * @throws CheckpointError on a count or shape mismatch.
+ */
+export async function loadWeights(
+  model: tf.LayersModel,
+  path: string,
+): Promise<Record<string, unknown> | null> {
+  const ck = await readCheckpoint(path);
+  if (!ck) return null;
+  const names = ck.meta.names as string[];
+  if (!Array.isArray(names) || names.length !== model.weights.length) {
+    throw new CheckpointError(
+      path,
+      `holds ${names?.length} weights, model has ${model.weights.length}`,
+    );
+  }
+  const values = model.weights.map((w, i) => {
+    const t = ck.tensors[`w/${i}`];
+    if (!t || t.shape.join() !== w.shape.join()) {
+      throw new CheckpointError(
+        path,
+        `weight ${i} ("${
+          names[i]
+        }"): shape [${t?.shape}] vs model [${w.shape}] ("${w.originalName}")`,
+      );
+    }
+    return tf.tensor(t.data, t.shape, "float32");
+  });
+  model.setWeights(values);
+  values.forEach((v) => v.dispose());
+  return ck.meta;
 }

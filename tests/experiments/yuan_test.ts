@@ -4,34 +4,34 @@ import { initBackend } from "../../lib/backend/mod.ts";
 import {
   buildYuanModel,
   checkExpectations,
-  copyEncoderWeights,
-  downstreamFolds,
-  downstreamWindows,
   embedUmap,
   encoderFeatures,
-  featureStats,
   knnAccuracy,
   loadPretrainWindows,
   loadTorchPretrained,
-  loadWeights,
   poolFraction,
-  pretrainMultitask,
   readJson,
-  runDeepFold,
-  runFrozenFold,
   runYuan,
-  saveWeights,
-  scoreFold,
   splitPool,
+  yuanProtocol,
+  yuanRecipe,
   type YuanRow,
   yuanSpec,
+  yuanWindows,
 } from "../../lib/experiments/yuan/mod.ts";
+import { evaluateDownstream, featureStats } from "../../lib/experiments/evaluator.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { exportStateDict, saveTorchStateDict } from "../../lib/models/mod.ts";
 import type { Windows } from "../../lib/data/types.ts";
 import { rng } from "../../lib/random.ts";
-import { leaveOneSubjectOut } from "../../lib/data/splits.ts";
-import { sharedData, tempDir } from "../_helpers.ts";
+import { leaveOneSubjectOut, makeFolds } from "../../lib/data/splits.ts";
+import { multitaskLoss, multitaskSource } from "../../lib/pretext/multitask_source.ts";
+import { fit, type FitArgs } from "../../lib/train/loop.ts";
+import { transferWeights } from "../../lib/train/freeze.ts";
+import { loadWeights, saveWeights } from "../../lib/train/save.ts";
+import { haveJupyter, sharedData, tempDir } from "../_helpers.ts";
+import { runAndCheckNotebook } from "../notebooks/_check.ts";
+import { PROJECT_ROOT } from "../../tools/notebook_runner.ts";
 
 await initBackend({ verbose: false });
 
@@ -116,40 +116,56 @@ Deno.test("pre-training pool: real sources, 30 Hz 10 s windows, cache round trip
   }
 });
 
-Deno.test("multi-task pre-training: finite loss, per-task accuracy, exact resume from checkpoint", async () => {
+Deno.test("multi-task pre-training through fit: per-task accuracy, exact resume after a kill", async () => {
   const spec = yuanSpec("smoke");
   const w = synthWindows(48, 1);
   const val = synthWindows(16, 2);
   const tmp = await tempDir();
   try {
-    const args = {
+    const source = () => multitaskSource(w, { windowsPerEpoch: 32, batchSize: 16, seed: 5 });
+    const args: FitArgs = {
       epochs: 2,
-      windowsPerEpoch: 32,
-      batchSize: 16,
-      lr: 1e-3,
+      optimizer: { name: "adam", lr: 1e-3 },
+      loss: multitaskLoss(),
+      validation: multitaskSource(val, { seed: 5, evaluation: true }),
       seed: 5,
-      validation: val,
+      progress: false,
     };
     const full = buildYuanModel(spec, "mtl");
-    const r = await pretrainMultitask(full, w, args);
-    assertEquals(r.history.length, 2);
+    const r = await fit(full, source(), args);
+    assertEquals(r.rows.length, 2);
     assertEquals(r.steps, 4);
-    for (const h of r.history) {
+    const tasks = ["aot", "scale", "permute", "time_w"];
+    for (const h of r.rows) {
       assert(Number.isFinite(h.trainLoss) && Number.isFinite(h.valLoss));
-      for (const t of ["aot", "scale", "permute", "time_w"]) {
-        assert(h.valAcc[t] >= 0 && h.valAcc[t] <= 1, t);
+      for (const t of tasks) {
+        assert(h[`val/${t}/acc`] >= 0 && h[`val/${t}/acc`] <= 1, t);
+        assert(h[`train/${t}/acc`] >= 0 && h[`train/${t}/acc`] <= 1, t);
       }
+      // the loss is the mean of the four heads' cross-entropies
+      const heads = tasks.map((t) => h[`val/${t}/loss`]);
+      assertAlmostEquals(h.valLoss, heads.reduce((a, b) => a + b, 0) / 4, 1e-5);
     }
-    // stop after epoch 1, then resume to 2: same weights as the uninterrupted run
+    // killed after step 3 (checkpoint every step), then resumed: same weights
     const ck = join(tmp.path, "ck");
     const a = buildYuanModel(spec, "mtl");
-    await pretrainMultitask(a, w, { ...args, epochs: 1, checkpointDir: ck });
+    await assertRejects(() =>
+      fit(a, source(), {
+        ...args,
+        checkpointDir: ck,
+        checkpointEverySteps: 1,
+        onStep: ({ step }) => {
+          if (step === 3) throw new Error("killed");
+        },
+      })
+    );
     const b = buildYuanModel(spec, "mtl");
-    const rb = await pretrainMultitask(b, w, { ...args, checkpointDir: ck });
-    assertEquals(rb.resumedFromEpoch, 1);
+    const rb = await fit(b, source(), { ...args, checkpointDir: ck });
+    assertEquals(rb.resumedFromStep, 2);
     const wf = full.getWeights().map((t) => t.dataSync());
     const wb = b.getWeights().map((t) => t.dataSync());
     wf.forEach((v, i) => assertEquals(wb[i], v));
+    assertEquals(rb.rows.map((x) => x.valLoss), r.rows.map((x) => x.valLoss));
     // weights file round trip
     const path = join(tmp.path, "mtl.bin");
     await saveWeights(b, path);
@@ -158,26 +174,13 @@ Deno.test("multi-task pre-training: finite loss, per-task accuracy, exact resume
     c.getWeights().forEach((t, i) => assertEquals(t.dataSync(), wb[i]));
     // the encoder moves into a classifier
     const clf = buildYuanModel(spec, "eva", { numClasses: 3, seed: 11 });
-    const copied = copyEncoderWeights(b, clf);
+    const copied = transferWeights(b, clf, { select: "feature_extractor", strict: false });
     assert(copied.length > 5);
-    const fb = encoderFeatures(b, val), fc = encoderFeatures(clf, val);
-    assertEquals(fc.x, fb.x);
+    assertEquals(encoderFeatures(clf, val).x, encoderFeatures(b, val).x);
     [full, a, b, c, clf].forEach((m) => m.dispose());
   } finally {
     await tmp.cleanup();
   }
-});
-
-Deno.test("scoreFold: per-subject macro F1 / kappa, pooled confusion", () => {
-  const yTrue = Int32Array.from([0, 0, 1, 1, 0, 1]);
-  const yPred = Int32Array.from([0, 0, 1, 1, 1, 1]);
-  const s = scoreFold(yTrue, yPred, ["a", "a", "a", "a", "b", "b"], 2);
-  assertEquals(s.perSubject.map((p) => p.subject), ["a", "b"]);
-  assertEquals(s.perSubject[0].f1Macro, 1);
-  assertEquals(s.perSubject[0].kappa, 1);
-  // subject b: truth [0,1], pred [1,1]: F1 class0 = 0, class1 = 2/3 → 1/3
-  assertAlmostEquals(s.perSubject[1].f1Macro, 1 / 3, 1e-9);
-  assertEquals(s.confusion, [[2, 1], [0, 3]]);
 });
 
 Deno.test("checkExpectations: ±0.05 band, fine-tuned ≥ frozen, fine-tuned > scratch", () => {
@@ -220,29 +223,31 @@ Deno.test("UMAP is seeded; k-NN accuracy separates separable from shuffled label
   assert(knnAccuracy(w.x, 900, shuffled, 3) < 0.8);
 });
 
-Deno.test("ADL downstream: LOSO folds on the real windows, one scratch fold trains and scores", async () => {
+Deno.test("ADL downstream: the adl5 benchmark, LOSO folds, one scratch fold through the evaluator", async () => {
   if (!sharedData("hmp-adl")) return;
   const spec = yuanSpec("smoke");
-  const w = await downstreamWindows(spec, "adl");
+  const w = await yuanWindows(spec, "adl");
   assertEquals(new Set(w.subject).size, 4);
   assertEquals(w.classes.length, 5);
-  const folds = downstreamFolds(spec, "adl", w);
+  const folds = makeFolds(yuanProtocol(spec, "adl"), w, spec.seed);
   assertEquals(folds.length, 2);
   assertEquals(folds[0].testSubjects, ["f1"]);
   assertEquals(folds[0].valSubjects, ["f2"]); // ssl-wearables: first remaining subject
-  const o = await runDeepFold({
-    spec,
-    dataset: "adl",
+  const [o] = await evaluateDownstream({
+    benchmark: "adl5",
+    protocol: "loso",
     windows: w,
-    fold: folds[0],
-    foldIndex: 0,
-    setting: "scratch",
+    folds: folds.slice(0, 1),
+    settings: [{ kind: "scratch" }],
+    model: yuanRecipe(spec),
+    training: { ...spec.downstream, workers: 0 },
+    seed: spec.seed,
   });
   assertEquals(o.nTrain, spec.downstream.maxTrainWindows);
-  assertEquals(o.nTest, folds[0].test.length);
-  assert(o.f1Macro >= 0 && o.f1Macro <= 1);
+  assertEquals(o.predictions!.yTrue.length, folds[0].test.length);
+  assert(o.metrics.f1Macro >= 0 && o.metrics.f1Macro <= 1);
   assertEquals(o.perSubject.map((p) => p.subject), ["f1"]);
-  assertEquals(o.history.length, spec.downstream.epochs);
+  assertEquals(o.history!.length, spec.downstream.epochs);
 });
 
 Deno.test("runYuan smoke end to end: every stage writes results; --resume recomputes nothing", async () => {
@@ -274,9 +279,21 @@ Deno.test("runYuan smoke end to end: every stage writes results; --resume recomp
       resume: true,
       log: (m) => logs2.push(m),
     });
-    assertEquals(r2.outcomes.map((o) => o.f1Macro), r.outcomes.map((o) => o.f1Macro));
-    assert(logs2.some((l) => l.includes("weights loaded")));
-    assert(!logs2.some((l) => l.includes("pretrain epoch")));
+    assertEquals(
+      r2.outcomes.map((o) => o.metrics.f1Macro),
+      r.outcomes.map((o) => o.metrics.f1Macro),
+    );
+    assert(logs.some((l) => l.includes("pretrain mtl epoch")));
+    assert(!logs2.some((l) => l.includes("pretrain mtl epoch")), logs2.join("\n"));
+    const run = JSON.parse(await Deno.readTextFile(join(tmp.path, "run.json")));
+    assertEquals(run.status, "done");
+    // the notebook reads this run (the suite runs the pipeline once)
+    if (await haveJupyter()) {
+      const nb = join(PROJECT_ROOT, "notebooks", "01_multitask_resnet.ipynb");
+      await runAndCheckNotebook(nb, join(tmp.path, "01.ipynb"), join(tmp.path, "figures"), {
+        env: { HAR_YUAN_OUT: tmp.path },
+      });
+    }
     // a different spec must not resume into these results
     await assertRejectsConfig(() =>
       runYuan(yuanSpec("smoke", { seed: 1 }), {
@@ -340,15 +357,18 @@ Deno.test("frozen setting: tiny-scale features are standardised with training-fo
   const stats = featureStats({ x, dim }, [0, 1, 2, 3]);
   assertAlmostEquals(stats.mean[0], 1e-3 * 0.5, 2e-4);
   const folds = leaveOneSubjectOut(w.subject, { valSubjects: 1 });
-  const o = await runFrozenFold({
-    spec,
-    dataset: "adl",
+  const [o] = await evaluateDownstream({
+    benchmark: "synthetic",
+    protocol: "loso",
     windows: w,
-    features: { x, dim },
-    fold: folds[0],
-    foldIndex: 0,
+    folds: folds.slice(0, 1),
+    settings: [{ kind: "frozen" }],
+    model: { ...yuanRecipe(spec), features: () => ({ x, dim }) },
+    pretrained: buildYuanModel(spec, "mtl"),
+    training: { ...spec.downstream, standardizeFeatures: true, workers: 0 },
+    seed: spec.seed,
   });
-  assertEquals(o.nTest, 20);
+  assertEquals(o.predictions!.yTrue.length, 20);
   // a collapsed classifier (one class for everything) would score ≤ 0.5 here
-  assert(o.f1Macro >= 0.8, `F1 ${o.f1Macro}`);
+  assert(o.metrics.f1Macro >= 0.8, `F1 ${o.metrics.f1Macro}`);
 });

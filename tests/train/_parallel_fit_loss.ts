@@ -3,8 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 
 /** Mean softmax cross-entropy with label smoothing `args.smoothing`. */
 export function smoothedCrossEntropy(args: { smoothing: number; classes: number }) {
-  return (out: tf.Tensor | tf.Tensor[], labels: tf.Tensor): tf.Scalar => {
-    const logits = Array.isArray(out) ? out[0] : out;
+  return ([labels]: tf.Tensor[], [logits]: tf.Tensor[]): tf.Scalar => {
     const y = tf.oneHot(labels.toInt().reshape([-1]), args.classes);
     return tf.losses.softmaxCrossEntropy(y, logits, undefined, args.smoothing) as tf.Scalar;
   };

@@ -53,6 +53,14 @@ Deno.test("early stopping on F1 maximises; state round-trips", () => {
   assertEquals(copy.getState(), { best: 0.7, bestEpoch: 1, wait: 1 });
   assertEquals(copy.update(0.65, 3).stop, false);
   assertEquals(copy.update(0.69, 4).stop, true);
+  // any record key can be monitored; the mode follows the name unless given
+  assertEquals(new EarlyStopping({ monitor: "val/aot/acc" }).mode, "max");
+  assertEquals(new EarlyStopping({ monitor: "val/recon/loss" }).mode, "min");
+  const m = new EarlyStopping({ monitor: "val/err", mode: "min", patience: 1 });
+  m.update(0.5, 0);
+  assertEquals(m.update(0.4, 1).improved, true);
   // deno-lint-ignore no-explicit-any
-  assertThrows(() => new EarlyStopping({ monitor: "acc" as any }), ConfigError, "monitor");
+  assertThrows(() => new EarlyStopping({ monitor: "" as any }), ConfigError, "monitor");
+  // deno-lint-ignore no-explicit-any
+  assertThrows(() => new EarlyStopping({ monitor: "x", mode: "up" as any }), ConfigError, "mode");
 });

@@ -294,8 +294,7 @@ Deno.test("multi-output model with yWidth labels and a custom loss (MTL pretext 
     y[2 * i + 1] = d.y[i];
   }
   const seenShapes: number[][] = [];
-  const loss = (out: tf.Tensor | tf.Tensor[], lab: tf.Tensor) => {
-    const [oa, ob] = out as tf.Tensor[];
+  const loss = ([lab]: tf.Tensor[], [oa, ob]: tf.Tensor[]) => {
     seenShapes.push(lab.shape);
     const [la, lb] = tf.split(lab, 2, 1).map((t) => t.reshape([-1]));
     return tf.add(

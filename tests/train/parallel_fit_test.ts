@@ -84,7 +84,7 @@ Deno.test("fit workers: LossSpec loss, sgd momentum; a loss function is refused"
       fit(m, toyData(8, 1), {
         ...BASE,
         workers: 2,
-        loss: (o, l) => tf.losses.softmaxCrossEntropy(tf.oneHot(l, 3), o as tf.Tensor) as tf.Scalar,
+        loss: ([l], [o]) => tf.losses.softmaxCrossEntropy(tf.oneHot(l, 3), o) as tf.Scalar,
       }),
     ConfigError,
     "cannot be sent to workers",

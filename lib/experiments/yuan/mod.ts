@@ -10,8 +10,7 @@
  */
 export * from "./spec.ts";
 export * from "./pretrain_data.ts";
-export * from "./pretrain.ts";
-export * from "./downstream.ts";
+export * from "./model.ts";
 export * from "./results.ts";
 export * from "./umap.ts";
 export * from "./run.ts";

@@ -12,12 +12,14 @@
 import { meanSd } from "../../eval/bootstrap.ts";
 import { formatMeanSd, type Table, toMarkdown, writeTextAtomic } from "../../eval/tables.ts";
 import * as aq from "arquero";
-import type { FoldOutcome } from "./downstream.ts";
+import { join } from "node:path";
+import { type RunResult, runResultFromJson } from "../../eval/run_result.ts";
 import {
   DOWNSTREAM_SETTINGS,
   type DownstreamDataset,
   type DownstreamSetting,
   PUBLISHED_F1,
+  YUAN_BENCHMARKS,
   type YuanSpec,
 } from "./spec.ts";
 
@@ -47,12 +49,14 @@ export interface YuanRow {
   delta: number;
 }
 
-/** Summarise fold outcomes into one row per (dataset, setting) present. */
-export function yuanRows(outcomes: FoldOutcome[], spec: YuanSpec): YuanRow[] {
+/** Summarise fold results into one row per (dataset, setting) present. */
+export function yuanRows(outcomes: RunResult[], spec: YuanSpec): YuanRow[] {
   const rows: YuanRow[] = [];
   for (const dataset of ["adl", "wisdm"] as DownstreamDataset[]) {
     for (const setting of DOWNSTREAM_SETTINGS) {
-      const fs = outcomes.filter((o) => o.dataset === dataset && o.setting === setting);
+      const fs = outcomes.filter((o) =>
+        o.benchmark === YUAN_BENCHMARKS[dataset] && o.setting === setting
+      );
       if (fs.length === 0) continue;
       const subj = fs.flatMap((f) => f.perSubject);
       const f1 = meanSd(subj.map((s) => s.f1Macro));
@@ -68,7 +72,7 @@ export function yuanRows(outcomes: FoldOutcome[], spec: YuanSpec): YuanRow[] {
         f1Sd: f1.sd,
         kappaMean: kappa.mean,
         kappaSd: kappa.sd,
-        f1FoldMean: meanSd(fs.map((f) => f.f1Macro)).mean,
+        f1FoldMean: meanSd(fs.map((f) => f.metrics.f1Macro)).mean,
         published,
         delta: f1.mean - published,
       });
@@ -180,9 +184,35 @@ export async function readJson<T>(path: string): Promise<T | null> {
   }
 }
 
-/** Mean ± sd over subjects of a list of outcomes (ablation points). */
-export function subjectMean(outcomes: FoldOutcome[]): { mean: number; sd: number; n: number } {
+/** Mean ± sd over subjects of a list of fold results (ablation points). */
+export function subjectMean(outcomes: RunResult[]): { mean: number; sd: number; n: number } {
   const s = outcomes.flatMap((o) => o.perSubject.map((p) => p.f1Macro));
   const m = meanSd(s);
   return { mean: m.mean, sd: m.sd, n: s.length };
+}
+
+/**
+ * The fold results of one dataset and setting written by a run into
+ * `outDir/folds/<benchmark>/<setting>/`, in fold-name order (empty when
+ * the folder is absent).
+ */
+export async function readYuanRuns(
+  outDir: string,
+  dataset: DownstreamDataset,
+  setting: string,
+): Promise<RunResult[]> {
+  const dir = join(outDir, "folds", YUAN_BENCHMARKS[dataset], setting);
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(".json")) names.push(e.name);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  return await Promise.all(
+    names.map(async (n) => runResultFromJson(await Deno.readTextFile(join(dir, n)), join(dir, n))),
+  );
 }

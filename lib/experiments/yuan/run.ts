@@ -3,46 +3,43 @@
  * pre-training → the four downstream settings on ADL and WISDM → table vs
  * paper → ablations (labelled subjects; amount of unlabelled data) → UMAP.
  *
+ It is a composition of the platform: the benchmarks
+ * (lib/data/benchmarks.ts), the protocols (`makeFolds`), the one training
+ * loop (`fit` with the multi-task batch source and loss), the downstream
+ * evaluator and the experiment scaffold (run record, resumable pieces).
+ *
  * Everything lands in `outDir` as soon as it is computed, atomically:
- * `spec.json`, `pretrain/history.json`, `weights/mtl.bin`,
- * `folds/<dataset>/<setting>/fold<k>.json`, `summary.{md,csv,json}`,
- * `ablations/{subjects,fractions}/*.json` + `ablations/summary.json`,
- * `umap/<dataset>.json`. Training checkpoints go to `outDir/checkpoints/`
- * (git-ignored). With `resume`, finished pieces are read back instead of
- * recomputed and an interrupted training resumes from its checkpoint; a
- * killed run loses at most the current epoch.
+ * `run.json` (spec, commit, backend, durations, data checksums),
+ * `pretrain/<name>-history.json`, `weights/mtl.bin`,
+ * `folds/<benchmark>/<setting>/<fold>.json` (one `RunResult` each),
+ * `summary.{md,csv,json}`, `summary-pooled.md`, `ablations/…` +
+ * `ablations/summary.json`, `umap/<dataset>.json`. Training checkpoints go
+ * to `outDir/checkpoints/` (git-ignored). With `resume`, finished pieces
+ * are read back instead of recomputed and an interrupted training resumes
+ * from its checkpoint; a killed run loses at most the current epoch.
  *
  * @example
  * await runYuan(yuanSpec("smoke"), { outDir: ".cache/yuan/smoke", resume: true });
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
+import { benchmarkProtocol, benchmarkWindows } from "../../data/benchmarks.ts";
 import type { Windows } from "../../data/types.ts";
-import { nSubjects } from "../../data/splits.ts";
-import { ConfigError } from "../../errors.ts";
+import { type FoldPlan, makeFolds, nSubjects, type ProtocolSpec } from "../../data/splits.ts";
+import { type RunResult, summarizeRuns, summaryMarkdown } from "../../eval/run_result.ts";
+import { multitaskLoss, multitaskSource } from "../../pretext/multitask_source.ts";
 import { rng } from "../../random.ts";
 import { selectWindows } from "../../signal/quality.ts";
-import { writeTextAtomic } from "../../eval/tables.ts";
-import {
-  downstreamFolds,
-  downstreamWindows,
-  encoderFeatures,
-  type FoldOutcome,
-  runDeepFold,
-  runFrozenFold,
-  runRfFolds,
-} from "./downstream.ts";
+import type { EpochRecord } from "../../train/history.ts";
+import { fit } from "../../train/loop.ts";
+import { loadWeights, saveWeights } from "../../train/save.ts";
+import { PAPER_RF_ARGS } from "../baseline.ts";
+import { evaluateDownstream, type SettingSpec } from "../evaluator.ts";
+import { type Experiment, startExperiment } from "../scaffold.ts";
+import { buildYuanModel, encoderFeatures, loadTorchPretrained, yuanRecipe } from "./model.ts";
 import { loadPretrainWindows, poolFraction, splitPool } from "./pretrain_data.ts";
-import {
-  buildYuanModel,
-  loadTorchPretrained,
-  loadWeights,
-  type PretrainEpoch,
-  pretrainMultitask,
-  saveWeights,
-} from "./pretrain.ts";
-import { readJson, subjectMean, writeJson, yuanMarkdown, yuanRows, yuanTable } from "./results.ts";
-import type { DownstreamDataset, YuanSpec } from "./spec.ts";
+import { subjectMean, yuanMarkdown, yuanRows, yuanTable } from "./results.ts";
+import { type DownstreamDataset, YUAN_BENCHMARKS, type YuanSpec } from "./spec.ts";
 import { embedUmap, knnAccuracy } from "./umap.ts";
 
 /** Stages of a run, in order. */
@@ -78,8 +75,10 @@ export interface RunYuanOptions {
   torchWeights?: string;
   /** Cache folder of the pre-training pool (default `.cache/yuan`). */
   cacheDir?: string;
-  /** Progress messages (default console.log with a timestamp). */
+  /** Progress messages (default console.error with the elapsed time). */
   log?: (msg: string) => void;
+  /** Workers of every `fit` (default `"auto"`: both cores when the native backend is up). */
+  workers?: number | "auto";
 }
 
 /** One point of an ablation curve. */
@@ -118,15 +117,15 @@ export interface UmapResult {
 /** What {@link runYuan} returns (also written to `outDir/results.json`). */
 export interface YuanRunResult {
   spec: YuanSpec;
-  pretrainHistory: PretrainEpoch[];
-  outcomes: FoldOutcome[];
+  /** Pre-training curve (fit's epoch records: `train/<task>/acc`, `val/<task>/acc`, …). */
+  pretrainHistory: EpochRecord[];
+  /** One result per dataset, setting and fold. */
+  outcomes: RunResult[];
   ablations: AblationPoint[];
   umap: UmapResult[];
   /** Windows per dataset / pool. */
   data: Record<string, unknown>;
 }
-
-const ts = () => new Date().toISOString().slice(11, 19);
 
 async function rmrf(p: string) {
   try {
@@ -137,56 +136,115 @@ async function rmrf(p: string) {
 }
 
 /**
+ * The protocol of each downstream dataset: its benchmark's (ADL LOSO with
+ * the first remaining subject as validation; WISDM subject k-fold, 7:1:2),
+ * with the spec's fold count and smoke-scale truncation.
+ */
+export function yuanProtocol(spec: YuanSpec, dataset: DownstreamDataset): ProtocolSpec {
+  const p = benchmarkProtocol(YUAN_BENCHMARKS[dataset]);
+  const maxFolds = spec.downstream.maxFolds ?? undefined;
+  return p.kind === "subject-kfold"
+    ? { ...p, k: spec.downstream.wisdmFolds, maxFolds, name: `kfold${spec.downstream.wisdmFolds}` }
+    : { ...p, maxFolds };
+}
+
+/**
+ * The labelled windows of `dataset`: its benchmark's reference windows
+ * (`adl5`, `wisdm-watch`), the smoke scale's subject subset applied.
+ */
+export async function yuanWindows(
+  spec: YuanSpec,
+  dataset: DownstreamDataset,
+  dir?: string,
+): Promise<Windows> {
+  const w = await benchmarkWindows(YUAN_BENCHMARKS[dataset], { dataDir: dir });
+  const keep = dataset === "adl"
+    ? spec.downstream.adlSubjects && new Set(spec.downstream.adlSubjects)
+    : spec.downstream.wisdmSubjects !== null &&
+      new Set(
+        rng(spec.seed).shuffle([...new Set(w.subject)].sort()).slice(
+          0,
+          spec.downstream.wisdmSubjects,
+        ),
+      );
+  if (!keep) return w;
+  const idx: number[] = [];
+  for (let i = 0; i < w.n; i++) if (keep.has(w.subject[i])) idx.push(i);
+  return selectWindows(w, idx);
+}
+
+const DEEP: SettingSpec[] = [{ kind: "scratch" }, { kind: "frozen" }, { kind: "finetune" }];
+
+/**
  * Run (or resume) the experiment. See the module docs.
  *
  * @throws ConfigError when resuming with a different spec.
  */
 export async function runYuan(spec: YuanSpec, opts: RunYuanOptions): Promise<YuanRunResult> {
+  const exp = await startExperiment({
+    name: "yuan",
+    spec,
+    outDir: opts.outDir,
+    resume: opts.resume ?? false,
+    dataDir: opts.dataDir,
+    cacheDir: opts.cacheDir,
+    log: opts.log,
+  });
+  try {
+    const r = await yuanBody(exp, spec, opts);
+    await exp.finish();
+    return r;
+  } catch (e) {
+    await exp.fail(e);
+    throw e;
+  }
+}
+
+async function yuanBody(
+  exp: Experiment<YuanSpec>,
+  spec: YuanSpec,
+  opts: RunYuanOptions,
+): Promise<YuanRunResult> {
   const out = opts.outDir;
-  const log = opts.log ?? ((m: string) => console.log(`[${ts()}] ${m}`));
+  const log = (m: string) => exp.log(m);
   const stages = new Set(opts.stages ?? YUAN_STAGES);
   const datasets = opts.datasets ?? ["adl", "wisdm"];
   const resume = opts.resume ?? false;
-  const specPath = join(out, "spec.json");
-  if (resume) {
-    const old = await readJson<YuanSpec>(specPath);
-    if (old && JSON.stringify(old) !== JSON.stringify(spec)) {
-      throw new ConfigError(
-        `${specPath}: written for a different spec (scale ${old.scale}); resume with the same spec or start over without --resume`,
-      );
-    }
-  } else {
-    for (const d of ["pretrain", "weights", "folds", "ablations", "umap", "checkpoints"]) {
-      await rmrf(join(out, d));
-    }
-  }
-  await writeJson(specPath, spec);
+  const workers = opts.workers ?? "auto";
   const ck = (name: string) => join(out, "checkpoints", name);
+  if (!resume) await rmrf(join(out, "checkpoints"));
+  await exp.writeJson("spec.json", spec);
 
   // ---------------- data ----------------
-  const pool = await loadPretrainWindows({
-    sources: spec.pretrain.sources,
-    rateHz: spec.rateHz,
-    windowSec: spec.windowSec,
-    stepSec: spec.pretrain.stepSec,
-    maxWindowsPerSource: spec.pretrain.maxWindowsPerSource,
-    seed: spec.seed,
-    dataDir: opts.dataDir,
-    cacheDir: opts.cacheDir,
-    log,
-  });
+  const pool = await exp.stage("data", () =>
+    loadPretrainWindows({
+      sources: spec.pretrain.sources,
+      rateHz: spec.rateHz,
+      windowSec: spec.windowSec,
+      stepSec: spec.pretrain.stepSec,
+      maxWindowsPerSource: spec.pretrain.maxWindowsPerSource,
+      seed: spec.seed,
+      dataDir: exp.dataDir,
+      cacheDir: opts.cacheDir,
+      log,
+    }));
   const poolSplit = splitPool(
     poolFraction(pool.windows, spec.pretrain.fraction, spec.seed),
     spec.pretrain.valWindows,
     spec.seed,
   );
   const labelled: Partial<Record<DownstreamDataset, Windows>> = {};
+  const folds: Partial<Record<DownstreamDataset, FoldPlan[]>> = {};
   for (const d of datasets) {
-    labelled[d] = await downstreamWindows(spec, d, opts.dataDir);
+    const w = await exp.windows(`${d}-windows`, () => yuanWindows(spec, d, exp.dataDir), {
+      spec: { benchmark: YUAN_BENCHMARKS[d], downstream: spec.downstream, seed: spec.seed },
+    });
+    labelled[d] = w;
+    folds[d] = makeFolds(yuanProtocol(spec, d), w, spec.seed);
     log(
-      `${d}: ${labelled[d]!.n} windows, ${new Set(labelled[d]!.subject).size} subjects, ${
-        labelled[d]!.classes.length
-      } classes`,
+      `${d}: ${w.n} windows, ${new Set(w.subject).size} subjects, ${w.classes.length} classes, ${
+        folds[d]!.length
+      } folds`,
     );
   }
   const data = {
@@ -197,50 +255,68 @@ export async function runYuan(spec: YuanSpec, opts: RunYuanOptions): Promise<Yua
       val: poolSplit.val.n,
     },
     ...Object.fromEntries(datasets.map((d) => [d, {
+      benchmark: YUAN_BENCHMARKS[d],
       windows: labelled[d]!.n,
       subjects: [...new Set(labelled[d]!.subject)].sort(),
       classes: labelled[d]!.classes,
     }])),
   };
-  await writeJson(join(out, "data.json"), data);
+  await exp.writeJson("data.json", data);
 
-  // ---------------- pre-training ----------------
+  // ---------------- pre-training: fit on the multi-task batch source ----------------
   const pretrainModel = async (
     train: Windows,
     name: string,
-  ): Promise<{ model: tf.LayersModel; history: PretrainEpoch[] }> => {
+  ): Promise<{ model: tf.LayersModel; history: EpochRecord[] }> => {
     const model = buildYuanModel(spec, "mtl");
     const wPath = name === "mtl" ? join(out, "weights", "mtl.bin") : ck(`${name}.bin`);
-    const hPath = join(out, "pretrain", `${name}-history.json`);
-    if (resume) {
-      const meta = await loadWeights(model, wPath);
-      const h = await readJson<PretrainEpoch[]>(hPath);
-      if (meta && h) {
-        log(`pretrain ${name}: weights loaded from ${wPath}`);
-        return { model, history: h };
-      }
-    }
     const p = spec.pretrain;
-    const res = await pretrainMultitask(model, train, {
-      epochs: p.epochs,
-      windowsPerEpoch: p.windowsPerEpoch,
-      batchSize: p.batchSize,
-      lr: p.lr,
-      weighting: p.weighting,
-      validation: poolSplit.val,
-      seed: spec.seed,
-      checkpointDir: ck(`pretrain-${name}`),
-      resume,
-      log: (m) => log(`${name}: ${m}`),
-      onEpochEnd: (_row, h) => writeJson(hPath, h),
+    let trained = false;
+    const history = await exp.piece(`pretrain/${name}-history`, async () => {
+      const res = await fit(
+        model,
+        multitaskSource(train, {
+          batchSize: p.batchSize,
+          windowsPerEpoch: p.windowsPerEpoch,
+          weighting: p.weighting,
+          seed: spec.seed,
+        }),
+        {
+          epochs: p.epochs,
+          optimizer: { name: "adam", lr: p.lr },
+          loss: multitaskLoss(),
+          validation: poolSplit.val.n > 0
+            ? multitaskSource(poolSplit.val, { seed: spec.seed, evaluation: true })
+            : undefined,
+          seed: spec.seed,
+          checkpointDir: ck(`pretrain-${name}`),
+          resume,
+          workers,
+          progress: false,
+          onEpochEnd: (r) =>
+            log(
+              `pretrain ${name} epoch ${r.epoch}/${p.epochs}: loss ${r.trainLoss.toFixed(4)} val ${
+                r.valLoss.toFixed(4)
+              } acc ${
+                ["aot", "scale", "permute", "time_w"].map((t) =>
+                  `${t} ${(r[`val/${t}/acc`] ?? r[`train/${t}/acc`] ?? NaN).toFixed(2)}`
+                ).join(" ")
+              } (${r.seconds.toFixed(0)} s)`,
+            ),
+        },
+      );
+      await saveWeights(model, wPath, { spec, name, trainWindows: train.n, workers: res.workers });
+      trained = true;
+      return res.rows;
     });
-    await saveWeights(model, wPath, { spec, name, trainWindows: train.n });
-    await writeJson(hPath, res.history);
-    return { model, history: res.history };
+    if (!trained && !(await loadWeights(model, wPath))) {
+      throw new Error(`${wPath}: missing, but ${name}'s pre-training is recorded as done`);
+    }
+    return { model, history };
   };
 
   let ssl: tf.LayersModel | null = null;
-  let pretrainHistory: PretrainEpoch[] = [];
+  let pretrainHistory: EpochRecord[] = [];
   if (opts.torchWeights) {
     const t = await loadTorchPretrained(spec, opts.torchWeights);
     ssl = t.model;
@@ -248,248 +324,200 @@ export async function runYuan(spec: YuanSpec, opts: RunYuanOptions): Promise<Yua
       `loaded ${t.result.loaded.length} tensors from ${opts.torchWeights} (heads missing: ${t.result.missing.length})`,
     );
   } else {
-    const r = await pretrainModel(poolSplit.train, "mtl");
+    const r = await exp.stage("pretrain", () => pretrainModel(poolSplit.train, "mtl"));
     ssl = r.model;
     pretrainHistory = r.history;
   }
 
-  // ---------------- downstream ----------------
-  const outcomes: FoldOutcome[] = [];
+  // ---------------- downstream: the evaluator ----------------
+  const recipe = yuanRecipe(spec);
+  const d = spec.downstream;
+  const training = {
+    epochs: d.epochs,
+    frozenEpochs: d.frozenEpochs,
+    batchSize: d.batchSize,
+    lr: d.lr,
+    patience: d.patience,
+    maxTrainWindows: d.maxTrainWindows,
+    standardizeFeatures: true,
+    workers,
+  };
+  const outcomes: RunResult[] = [];
   const writeSummary = async () => {
     const rows = yuanRows(outcomes, spec);
-    await writeJson(join(out, "summary.json"), rows);
-    await writeTextAtomic(join(out, "summary.md"), yuanMarkdown(rows, spec));
-    await writeTextAtomic(join(out, "summary.csv"), yuanTable(rows).toCSV());
+    await exp.writeJson("summary.json", rows);
+    await exp.writeText("summary.md", yuanMarkdown(rows, spec));
+    await exp.writeText("summary.csv", yuanTable(rows).toCSV());
   };
-  const foldFile = (d: string, s: string, k: number) => join(out, "folds", d, s, `fold${k}.json`);
-  const cached = async (path: string, make: () => Promise<FoldOutcome>): Promise<FoldOutcome> => {
-    if (resume) {
-      const o = await readJson<FoldOutcome>(path);
-      if (o) return o;
-    }
-    const o = await make();
-    await writeJson(path, o);
-    return o;
-  };
-  const featCache = new Map<string, { x: Float32Array; dim: number }>();
-  const features = (model: tf.LayersModel, key: string, w: Windows) => {
-    if (!featCache.has(key)) featCache.set(key, encoderFeatures(model, w));
-    return featCache.get(key)!;
-  };
+  const evaluate = (
+    dataset: DownstreamDataset,
+    settings: SettingSpec[],
+    foldList: FoldPlan[],
+    prefix: string,
+    pretrained: tf.LayersModel | null = ssl,
+  ) =>
+    evaluateDownstream({
+      experiment: "yuan",
+      benchmark: YUAN_BENCHMARKS[dataset],
+      protocol: foldList[0]?.protocol ?? "",
+      windows: labelled[dataset]!,
+      folds: foldList,
+      settings,
+      model: recipe,
+      pretrained: pretrained ?? undefined,
+      training,
+      rf: { ...PAPER_RF_ARGS, nEstimators: d.rfTrees },
+      seed: spec.seed,
+      piece: (key, f) => exp.piece(`${prefix}/${key}`, f),
+      checkpointDir: (key) => ck(`${prefix}/${key}`),
+      log,
+    });
 
   if (stages.has("downstream")) {
-    for (const d of datasets) {
-      const w = labelled[d]!;
-      const folds = downstreamFolds(spec, d, w);
-      // rf: all folds in one call (the forest baseline owns its loop)
-      let rf: FoldOutcome[] | null = null;
-      if (resume) {
-        const got = await Promise.all(
-          folds.map((_, k) => readJson<FoldOutcome>(foldFile(d, "rf", k))),
-        );
-        if (got.every((g) => g)) rf = got as FoldOutcome[];
-      }
-      if (!rf) {
-        log(`${d} rf: ${folds.length} folds, ${spec.downstream.rfTrees} trees`);
-        rf = await runRfFolds(spec, d, w, folds);
-        for (const o of rf) await writeJson(foldFile(d, "rf", o.fold), o);
-      }
-      outcomes.push(...rf);
-      await writeSummary();
-      for (const setting of ["scratch", "frozen", "finetune"] as const) {
-        for (const [k, fold] of folds.entries()) {
-          const o = await cached(foldFile(d, setting, k), async () => {
-            if (setting === "frozen") {
-              return await runFrozenFold({
-                spec,
-                dataset: d,
-                windows: w,
-                features: features(ssl!, `ssl-${d}`, w),
-                fold,
-                foldIndex: k,
-              });
-            }
-            return await runDeepFold({
-              spec,
-              dataset: d,
-              windows: w,
-              fold,
-              foldIndex: k,
-              setting,
-              pretrained: ssl ?? undefined,
-              checkpointDir: ck(`${d}-${setting}-fold${k}`),
-            });
-          });
-          outcomes.push(o);
-          log(
-            `${d} ${setting} fold ${k + 1}/${folds.length} (test ${o.testSubjects.join(",")}): F1 ${
-              o.f1Macro.toFixed(3)
-            } kappa ${o.kappa.toFixed(3)} [train ${o.nTrain}, ${o.history.length} epochs, ${
-              o.seconds.toFixed(0)
-            } s]`,
-          );
+    await exp.stage("downstream", async () => {
+      for (const ds of datasets) {
+        const settings: SettingSpec[] = [{ kind: "rf" }, ...(ssl ? DEEP : DEEP.slice(0, 1))];
+        for (const s of settings) {
+          outcomes.push(...await evaluate(ds, [s], folds[ds]!, "folds"));
           await writeSummary();
         }
       }
-    }
+    });
   }
 
   // ---------------- ablation: labelled subjects (WISDM) ----------------
   const ablations: AblationPoint[] = [];
-  const writeAblations = () => writeJson(join(out, "ablations", "summary.json"), ablations);
+  const writeAblations = () => exp.writeJson("ablations/summary.json", ablations);
   if (stages.has("ablation-subjects") && labelled.wisdm) {
-    const w = labelled.wisdm;
-    const folds = downstreamFolds(spec, "wisdm", w);
-    const fi = Math.min(spec.ablations.fold, folds.length - 1);
-    const fold = folds[fi];
-    const nTrainSubjects = fold.trainSubjects.length;
-    for (const n of spec.ablations.labelledSubjects) {
-      const count = n <= 0 || n >= nTrainSubjects ? nTrainSubjects : n;
-      for (const setting of ["scratch", "finetune"] as const) {
-        const path = join(out, "ablations", "subjects", `${setting}-n${count}.json`);
-        const o = await cached(path, async () => {
-          // all training subjects = the main run's fold (computed above or on an
-          // earlier, resumed run: the folder is wiped when not resuming)
-          const main = count === nTrainSubjects
-            ? await readJson<FoldOutcome>(foldFile("wisdm", setting, fi))
-            : null;
-          if (main) return main;
-          const idx = nSubjects(w.subject, count, { seed: spec.seed + count, indices: fold.train });
-          return await runDeepFold({
-            spec,
+    await exp.stage("ablation-subjects", async () => {
+      const w = labelled.wisdm!;
+      const fi = Math.min(spec.ablations.fold, folds.wisdm!.length - 1);
+      const fold = folds.wisdm![fi];
+      const nTrainSubjects = fold.trainSubjects.length;
+      for (const n of spec.ablations.labelledSubjects) {
+        const count = n <= 0 || n >= nTrainSubjects ? nTrainSubjects : n;
+        for (const setting of ["scratch", "finetune"] as const) {
+          if (setting === "finetune" && !ssl) continue;
+          // all training subjects = the main run's fold (a finished piece)
+          const [o] = count === nTrainSubjects
+            ? await evaluate("wisdm", [{ kind: setting }], [fold], "folds")
+            : await evaluate("wisdm", [{ kind: setting }], [{
+              ...fold,
+              name: `${fold.name}-n${count}`,
+              train: nSubjects(w.subject, count, { seed: spec.seed + count, indices: fold.train }),
+            }], "ablations/subjects");
+          const m = subjectMean([o]);
+          ablations.push({
+            ablation: "subjects",
             dataset: "wisdm",
-            windows: w,
-            fold,
-            foldIndex: fi,
             setting,
-            pretrained: ssl ?? undefined,
-            trainIndices: idx,
-            checkpointDir: ck(`subjects-${setting}-n${count}`),
-            label: setting,
+            x: count,
+            f1Mean: m.mean,
+            f1Sd: m.sd,
+            n: m.n,
           });
-        });
-        const m = subjectMean([o]);
-        ablations.push({
-          ablation: "subjects",
-          dataset: "wisdm",
-          setting,
-          x: count,
-          f1Mean: m.mean,
-          f1Sd: m.sd,
-          n: m.n,
-        });
-        log(
-          `ablation subjects=${count} ${setting}: F1 ${
-            m.mean.toFixed(3)
-          } (train ${o.nTrain} windows)`,
-        );
-        await writeAblations();
+          log(`ablation subjects=${count} ${setting}: F1 ${m.mean.toFixed(3)}`);
+          await writeAblations();
+        }
       }
-    }
+    });
   }
 
   // ---------------- UMAP ----------------
   const umap: UmapResult[] = [];
   if (stages.has("umap") && ssl) {
-    const random = buildYuanModel(spec, "mtl", { seed: spec.seed + 99 });
-    for (const d of datasets) {
-      const path = join(out, "umap", `${d}.json`);
-      let r = resume ? await readJson<UmapResult>(path) : null;
-      if (!r) {
-        const w0 = labelled[d]!;
-        const idx = rng(spec.seed).shuffle(Array.from({ length: w0.n }, (_, i) => i))
-          .slice(0, spec.umap.maxWindows).sort((a, b) => a - b);
-        const w = selectWindows(w0, idx);
-        const reps: Record<string, { x: Float32Array; dim: number }> = {
-          raw: { x: w.x, dim: w.channels * w.length },
-          random: encoderFeatures(random, w),
-          ssl: encoderFeatures(ssl, w),
-        };
-        const embeddings: Record<string, number[][]> = {};
-        const knn: Record<string, number> = {};
-        for (const [name, rep] of Object.entries(reps)) {
-          embeddings[name] = embedUmap(rep.x, rep.dim, {
-            seed: spec.seed,
-            nNeighbors: spec.umap.nNeighbors,
-            minDist: spec.umap.minDist,
-            nEpochs: spec.umap.nEpochs,
-          }).map((p) => p.map((v) => Math.round(v * 1e4) / 1e4));
-          knn[name] = knnAccuracy(rep.x, rep.dim, w.y, 5);
-          log(`umap ${d} ${name}: ${w.n} windows, 5-NN accuracy ${knn[name].toFixed(3)}`);
-        }
-        r = {
-          dataset: d,
-          classes: w.classes,
-          y: Array.from(w.y),
-          subject: w.subject,
-          embeddings,
-          knn,
-        };
-        await writeJson(path, r);
+    await exp.stage("umap", async () => {
+      const random = buildYuanModel(spec, "mtl", { seed: spec.seed + 99 });
+      for (const ds of datasets) {
+        const r = await exp.piece(`umap/${ds}`, () => {
+          const w0 = labelled[ds]!;
+          const idx = rng(spec.seed).shuffle(Array.from({ length: w0.n }, (_, i) => i))
+            .slice(0, spec.umap.maxWindows).sort((a, b) => a - b);
+          const w = selectWindows(w0, idx);
+          const reps: Record<string, { x: Float32Array; dim: number }> = {
+            raw: { x: w.x, dim: w.channels * w.length },
+            random: encoderFeatures(random, w),
+            ssl: encoderFeatures(ssl!, w),
+          };
+          const embeddings: Record<string, number[][]> = {};
+          const knn: Record<string, number> = {};
+          for (const [name, rep] of Object.entries(reps)) {
+            embeddings[name] = embedUmap(rep.x, rep.dim, {
+              seed: spec.seed,
+              nNeighbors: spec.umap.nNeighbors,
+              minDist: spec.umap.minDist,
+              nEpochs: spec.umap.nEpochs,
+            }).map((p) => p.map((v) => Math.round(v * 1e4) / 1e4));
+            knn[name] = knnAccuracy(rep.x, rep.dim, w.y, 5);
+            log(`umap ${ds} ${name}: ${w.n} windows, 5-NN accuracy ${knn[name].toFixed(3)}`);
+          }
+          return Promise.resolve({
+            dataset: ds,
+            classes: w.classes,
+            y: Array.from(w.y),
+            subject: w.subject,
+            embeddings,
+            knn,
+          } as UmapResult);
+        });
+        umap.push(r);
       }
-      umap.push(r);
-    }
-    random.dispose();
+      random.dispose();
+    });
   }
 
   // ---------------- ablation: amount of unlabelled data ----------------
-  if (stages.has("ablation-fractions")) {
-    for (const f of spec.ablations.fractions) {
-      const pct = Math.round(f * 100);
-      let model: tf.LayersModel | null = null;
-      for (const d of datasets) {
-        const w = labelled[d]!;
-        const folds = downstreamFolds(spec, d, w);
-        const outs: FoldOutcome[] = [];
-        for (const [k, fold] of folds.entries()) {
-          const path = join(out, "ablations", "fractions", `f${pct}-${d}-fold${k}.json`);
-          const o = await cached(path, async () => {
-            if (f === 1 && ssl) {
-              return await runFrozenFold({
-                spec,
-                dataset: d,
-                windows: w,
-                features: features(ssl, `ssl-${d}`, w),
-                fold,
-                foldIndex: k,
-              });
-            }
-            if (!model) {
-              const sub = poolFraction(poolSplit.train, f, spec.seed + 17);
-              log(`ablation fraction ${pct} %: pre-training on ${sub.n} windows`);
-              model = (await pretrainModel(sub, `mtl-f${pct}`)).model;
-            }
-            return await runFrozenFold({
-              spec,
-              dataset: d,
-              windows: w,
-              features: features(model, `f${pct}-${d}`, w),
-              fold,
-              foldIndex: k,
-              label: `frozen-f${pct}`,
-            });
+  if (stages.has("ablation-fractions") && ssl) {
+    await exp.stage("ablation-fractions", async () => {
+      for (const f of spec.ablations.fractions) {
+        const pct = Math.round(f * 100);
+        let model: tf.LayersModel | null = f === 1 ? ssl : null;
+        for (const ds of datasets) {
+          if (!model) {
+            const sub = poolFraction(poolSplit.train, f, spec.seed + 17);
+            log(`ablation fraction ${pct} %: pre-training on ${sub.n} windows`);
+            model = (await pretrainModel(sub, `mtl-f${pct}`)).model;
+          }
+          const outs = f === 1
+            ? await evaluate(ds, [{ kind: "frozen" }], folds[ds]!, "folds", model)
+            : await evaluate(
+              ds,
+              [{ kind: "frozen", name: `frozen-f${pct}` }],
+              folds[ds]!,
+              "ablations/fractions",
+              model,
+            );
+          const m = subjectMean(outs);
+          ablations.push({
+            ablation: "fractions",
+            dataset: ds,
+            setting: "frozen",
+            x: f,
+            f1Mean: m.mean,
+            f1Sd: m.sd,
+            n: m.n,
           });
-          outs.push(o);
+          log(`ablation fraction ${pct} % ${ds} frozen: F1 ${m.mean.toFixed(3)}`);
+          await writeAblations();
         }
-        const m = subjectMean(outs);
-        ablations.push({
-          ablation: "fractions",
-          dataset: d,
-          setting: "frozen",
-          x: f,
-          f1Mean: m.mean,
-          f1Sd: m.sd,
-          n: m.n,
-        });
-        log(`ablation fraction ${pct} % ${d} frozen: F1 ${m.mean.toFixed(3)}`);
-        await writeAblations();
+        if (model && model !== ssl) model.dispose();
       }
-      if (model) (model as tf.LayersModel).dispose();
-    }
+    });
   }
 
+  await writeSummary();
+  if (outcomes.length) {
+    await exp.writeText(
+      "summary-pooled.md",
+      summaryMarkdown(
+        summarizeRuns(outcomes, {
+          bootstrap: { replicates: 1000, seed: spec.seed },
+        }),
+      ),
+    );
+  }
   const result: YuanRunResult = { spec, pretrainHistory, outcomes, ablations, umap, data };
-  await writeJson(join(out, "results.json"), {
+  await exp.writeJson("results.json", {
     spec,
     data,
     pretrainHistory,

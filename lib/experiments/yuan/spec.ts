@@ -352,6 +352,12 @@ export const DOWNSTREAM_SETTINGS: readonly DownstreamSetting[] = [
 /** Downstream datasets: ADL (HMP, LOSO) and WISDM watch (5-fold). */
 export type DownstreamDataset = "adl" | "wisdm";
 
+/** The benchmark (lib/data/benchmarks.ts) of each downstream dataset. */
+export const YUAN_BENCHMARKS: Record<DownstreamDataset, string> = {
+  adl: "adl5",
+  wisdm: "wisdm-watch",
+};
+
 /**
  * Published F1 macro (Yuan et al. 2024, ssl-wearables README; UK Biobank
  * pre-training for the SSL columns).
