@@ -146,6 +146,8 @@ export interface RunResult {
   timings: RunTimings;
   /** Test predictions (needed for the pooled scores and bootstrap of {@link summarizeRuns}). */
   predictions?: RunPredictions;
+  /** Feature importances of a feature-based model (the `rf` setting: mean decrease in impurity, summing to 1). */
+  featureImportances?: Record<string, number>;
 }
 
 /** The fold description {@link scoreRun} takes from a `FoldPlan` (or anything shaped like one). */

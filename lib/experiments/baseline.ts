@@ -36,10 +36,11 @@ import { leaveOneSubjectOut, subjectKFold, subjectShuffleSplit } from "../data/s
 import { dataDir } from "../data/paths.ts";
 import { ConfigError } from "../errors.ts";
 import { extractFeatures, type FeatureSet } from "../features/handcrafted.ts";
-import { RandomForest, type RandomForestArgs } from "../models/forest.ts";
-import { classificationScores, f1Score } from "../eval/metrics.ts";
+import { evaluateDownstream } from "./evaluator.ts";
+import type { RandomForestArgs } from "../models/forest.ts";
+import { f1Score } from "../eval/metrics.ts";
 import { meanSd, subjectBootstrap } from "../eval/bootstrap.ts";
-import { scoreBySubject, type SubjectScore } from "../eval/subjects.ts";
+import type { SubjectScore } from "../eval/subjects.ts";
 import {
   type FoldResult,
   type PublishedNumber,
@@ -250,12 +251,6 @@ export async function baselineWindows(spec: RfBaselineSpec): Promise<Windows> {
   return await benchmarkWindows(b, { dataDir: spec.dataDir ?? dataDir() });
 }
 
-function subset(X: Float32Array, nf: number, idx: Int32Array): Float32Array {
-  const out = new Float32Array(idx.length * nf);
-  for (let i = 0; i < idx.length; i++) out.set(X.subarray(idx[i] * nf, idx[i] * nf + nf), i * nf);
-  return out;
-}
-
 /** Options of {@link runRfBaseline}. */
 export interface RunOptions {
   /** Progress messages (default: none). */
@@ -304,55 +299,57 @@ export async function runRfBaseline(
       );
     })();
 
-  const labels = w.classes.map((_, i) => i);
+  // the forest of each fold: the evaluator's rf setting (trained on train + val)
+  const runs = await evaluateDownstream({
+    experiment: "rf-baseline",
+    benchmark: spec.benchmark ?? spec.dataset,
+    protocol: protocolLabel(spec),
+    windows: w,
+    folds,
+    settings: [{ kind: "rf" }],
+    rf: spec.rf,
+    rfFeatures: feats,
+    seed: spec.seed,
+  });
   const foldScores: FoldScore[] = [];
   const perSubject: FoldSubjectScore[] = [];
   const pooled = { yTrue: [] as number[], yPred: [] as number[], subject: [] as string[] };
   const importance = new Float64Array(feats.nFeatures);
   let trainTotal = 0;
-  for (const [fi, fold] of folds.entries()) {
-    const train = Int32Array.from([...fold.train, ...fold.val]).sort();
-    const test = fold.test;
-    const ts = performance.now();
-    const rf = new RandomForest({ seed: spec.seed + fi, ...spec.rf });
-    rf.fit(
-      subset(feats.X, feats.nFeatures, train),
-      feats.nFeatures,
-      Int32Array.from(train, (i) => w.y[i]),
-    );
-    const trainSec = (performance.now() - ts) / 1000;
-    trainTotal += trainSec;
-    rf.featureImportances.forEach((v, j) => (importance[j] += v / folds.length));
-    const pred = rf.predict(subset(feats.X, feats.nFeatures, test));
-    const yTrue = Int32Array.from(test, (i) => w.y[i]);
-    const s = classificationScores(yTrue, pred);
-    const cm = classificationScores(yTrue, pred, { labels }).confusion;
+  for (const [fi, r] of runs.entries()) {
+    trainTotal += r.timings.fitSec;
+    feats.names.forEach((
+      n,
+      j,
+    ) => (importance[j] += (r.featureImportances?.[n] ?? 0) / runs.length));
     foldScores.push({
       fold: fi,
-      testSubjects: fold.testSubjects,
-      nTrain: train.length,
-      nTest: test.length,
-      f1Macro: s.f1Macro,
-      kappa: s.kappa,
-      accuracy: s.accuracy,
-      balancedAccuracy: s.balancedAccuracy,
-      confusion: cm,
-      trainSec,
+      testSubjects: r.testSubjects,
+      nTrain: r.nTrain ?? NaN,
+      nTest: r.predictions!.yTrue.length,
+      f1Macro: r.metrics.f1Macro,
+      kappa: r.metrics.kappa,
+      accuracy: r.metrics.accuracy,
+      balancedAccuracy: r.metrics.balancedAccuracy,
+      confusion: r.confusion,
+      trainSec: r.timings.fitSec,
     });
-    const testSubjects = Array.from(test, (wi) => w.subject[wi]);
-    for (const sc of scoreBySubject(yTrue, pred, testSubjects)) {
-      perSubject.push({ ...sc, fold: fi });
+    for (const sc of r.perSubject) {
+      perSubject.push({
+        subject: sc.subject,
+        n: sc.n,
+        f1Macro: sc.f1Macro,
+        kappa: sc.kappa,
+        fold: fi,
+      });
     }
-    test.forEach((wi, j) => {
-      pooled.yTrue.push(yTrue[j]);
-      pooled.yPred.push(pred[j]);
-      pooled.subject.push(w.subject[wi]);
-    });
+    pooled.yTrue.push(...r.predictions!.yTrue);
+    pooled.yPred.push(...r.predictions!.yPred);
+    pooled.subject.push(...r.predictions!.subject);
     log(
-      `fold ${fi + 1}/${folds.length} test ${fold.testSubjects.join(",")}: F1 ${
-        s.f1Macro.toFixed(3)
-      } ` +
-        `kappa ${s.kappa.toFixed(3)} (train ${train.length}, ${trainSec.toFixed(1)} s)`,
+      `fold ${fi + 1}/${folds.length} test ${r.testSubjects.join(",")}: F1 ${
+        r.metrics.f1Macro.toFixed(3)
+      } kappa ${r.metrics.kappa.toFixed(3)} (train ${r.nTrain}, ${r.timings.fitSec.toFixed(1)} s)`,
     );
   }
   const subjF1 = meanSd(perSubject.map((s) => s.f1Macro));

@@ -39,7 +39,11 @@ import type { Fold, FoldPlan } from "../data/splits.ts";
 import type { Windows } from "../data/types.ts";
 import { ConfigError } from "../errors.ts";
 import { type RunResult, scoreRun } from "../eval/run_result.ts";
-import { extractFeatures, type ExtractFeaturesOptions } from "../features/handcrafted.ts";
+import {
+  extractFeatures,
+  type ExtractFeaturesOptions,
+  type FeatureMatrix,
+} from "../features/handcrafted.ts";
 import { RandomForest, type RandomForestArgs } from "../models/forest.ts";
 import { rng } from "../random.ts";
 import type { FitData } from "../train/batches.ts";
@@ -160,8 +164,11 @@ export interface EvaluateArgs {
   training?: DownstreamTrainingArgs;
   /** Random forest of the `rf` setting (default 100 trees, balanced, as ssl-wearables). */
   rf?: RandomForestArgs;
-  /** Hand-crafted features of the `rf` setting (default the ssl-wearables set). */
-  rfFeatures?: ExtractFeaturesOptions;
+  /**
+   * Hand-crafted features of the `rf` setting: options of `extractFeatures`
+   * (default the ssl-wearables set) or the features already extracted.
+   */
+  rfFeatures?: ExtractFeaturesOptions | FeatureMatrix;
   /**
    * Base seed. A fold trains with its plan's `seed` (`repeatSeed·1000 +
    * index`), else `seed·1000 + k`; the forest uses `repeatSeed + index`.
@@ -319,7 +326,9 @@ export async function evaluateDownstream(args: EvaluateArgs): Promise<RunResult[
     }
   }
   let frozenFeatures: { x: Float32Array; dim: number } | null = null;
-  let rfFeatures: { X: Float32Array; nFeatures: number } | null = null;
+  let rfFeatures: FeatureMatrix | null = args.rfFeatures && "X" in args.rfFeatures
+    ? args.rfFeatures
+    : null;
   let inputs: FitData | null = null;
   for (const setting of args.settings) {
     const name = settingName(setting);
@@ -333,13 +342,14 @@ export async function evaluateDownstream(args: EvaluateArgs): Promise<RunResult[
           const t0 = performance.now();
           let pred: Int32Array, history: FitResult["rows"] = [], bestEpoch: number | null = null;
           let nTrain: number, fitSec = 0;
+          let importances: Record<string, number> | undefined;
           const test = fold.test;
           if (setting.kind === "rf") {
-            rfFeatures ??= (() => {
-              const f = extractFeatures(w, args.rfFeatures ?? { set: "ssl-wearables" });
-              return { X: f.X, nFeatures: f.nFeatures };
-            })();
-            const { X, nFeatures } = rfFeatures;
+            rfFeatures ??= extractFeatures(
+              w,
+              (args.rfFeatures as ExtractFeaturesOptions) ?? { set: "ssl-wearables" },
+            );
+            const { X, nFeatures, names } = rfFeatures;
             const train = Int32Array.from([...fold.train, ...fold.val]).sort();
             nTrain = train.length;
             const forest = new RandomForest({
@@ -354,6 +364,9 @@ export async function evaluateDownstream(args: EvaluateArgs): Promise<RunResult[
             );
             fitSec = (performance.now() - tf0) / 1000;
             pred = forest.predict(rowsOf(X, nFeatures, test));
+            importances = Object.fromEntries(
+              names.map((n, j) => [n, forest.featureImportances[j]]),
+            );
           } else {
             const m = args.model!, tr = args.training!;
             const trainIdx = capIndices(fold.train, tr.maxTrainWindows, seed);
@@ -433,7 +446,7 @@ export async function evaluateDownstream(args: EvaluateArgs): Promise<RunResult[
                 : fold.trainSubjects,
             ),
           ].sort();
-          return scoreRun({
+          const scored = scoreRun({
             experiment: args.experiment,
             benchmark: args.benchmark,
             setting: name,
@@ -458,6 +471,7 @@ export async function evaluateDownstream(args: EvaluateArgs): Promise<RunResult[
               totalSec: (performance.now() - t0) / 1000,
             },
           });
+          return importances ? { ...scored, featureImportances: importances } : scored;
         });
         results.push(res);
         log(
