@@ -12,14 +12,15 @@
  * const clf = attachHead(enc, "eva", { numClasses: 5, seed: 1 }); // outputs [N, 5] logits
  */
 import * as tf from "@tensorflow/tfjs";
+import { PRETEXT_TASKS, type PretextTask } from "../pretext/tasks.ts";
 
 /** Which head a harnet carries. */
 export type HarnetHead = "none" | "linear" | "eva" | "mtl";
 
-/** The multi-task pretext tasks, in ssl-wearables' output order. */
-export const MTL_TASKS = ["aot", "scale", "permute", "time_w"] as const;
+/** The multi-task pretext tasks, in ssl-wearables' output order (lib/pretext/tasks.ts). */
+export const MTL_TASKS: readonly PretextTask[] = PRETEXT_TASKS;
 /** One multi-task pretext task. */
-export type MtlTask = typeof MTL_TASKS[number];
+export type MtlTask = PretextTask;
 
 /** Arguments of the head builders. */
 export interface HeadArgs {

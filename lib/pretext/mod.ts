@@ -12,3 +12,4 @@ export * from "./augment.ts";
 export * from "./multitask.ts";
 export * from "./gallery.ts";
 export * from "./multitask_source.ts";
+export * from "./tasks.ts";

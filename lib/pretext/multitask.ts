@@ -18,6 +18,7 @@
  * batch.labels.permute; // Int32Array [n], 1 = chunks shuffled
  */
 import type { Windows } from "../data/types.ts";
+import { PRETEXT_TASKS, type PretextTask } from "./tasks.ts";
 import { ConfigError } from "../errors.ts";
 import {
   applyRotation,
@@ -38,17 +39,7 @@ import {
   windowLength,
 } from "./transforms.ts";
 
-/** A pretext task: arrow of time, scaling, permutation, time warping. */
-export type PretextTask = "aot" | "scale" | "permute" | "time_w";
-
-/**
- * All tasks, in ssl-wearables' label / head order (`TIME_REVERSAL_POS = 0`,
- * `SCALE_POS = 1`, `PERMUTATION_POS = 2`, `TIME_WARPED_POS = 3`), which is
- * also the order the transforms are applied in. Same names and order as the
- * harnet multi-task heads (`MTL_TASKS` in lib/models/heads.ts), so
- * `batch.labels[task]` feeds head `<task>_h` directly.
- */
-export const PRETEXT_TASKS: readonly PretextTask[] = ["aot", "scale", "permute", "time_w"];
+export { PRETEXT_TASKS, type PretextTask };
 
 /** Options of the per-window pretext step ({@link multitaskWindow}). */
 export interface MultitaskWindowOptions {

@@ -28,6 +28,7 @@ import type { Windows } from "../../data/types.ts";
 import { type FoldPlan, makeFolds, nSubjects, type ProtocolSpec } from "../../data/splits.ts";
 import { type RunResult, summarizeRuns, summaryMarkdown } from "../../eval/run_result.ts";
 import { multitaskLoss, multitaskSource } from "../../pretext/multitask_source.ts";
+import { PRETEXT_TASKS } from "../../pretext/tasks.ts";
 import { rng } from "../../random.ts";
 import { selectWindows } from "../../signal/quality.ts";
 import type { EpochRecord } from "../../train/history.ts";
@@ -298,7 +299,7 @@ async function yuanBody(
               `pretrain ${name} epoch ${r.epoch}/${p.epochs}: loss ${r.trainLoss.toFixed(4)} val ${
                 r.valLoss.toFixed(4)
               } acc ${
-                ["aot", "scale", "permute", "time_w"].map((t) =>
+                PRETEXT_TASKS.map((t) =>
                   `${t} ${(r[`val/${t}/acc`] ?? r[`train/${t}/acc`] ?? NaN).toFixed(2)}`
                 ).join(" ")
               } (${r.seconds.toFixed(0)} s)`,
