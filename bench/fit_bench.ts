@@ -17,7 +17,8 @@
  * excluded; the mean, so epoch ends inside the measured range count), the
  * median ms between steps, the batch source's own ms per batch, the time
  * from the `fit` call to the first step (worker start-up included), the
- * process CPU time per step and, when `python3 -c "import torch"` works,
+ * process CPU time per step and, when a python imports torch
+ * ({@link findTorchPython}),
  * the same training steps in PyTorch run in the same invocation
  * (bench/torch_fit_reference.py; as many threads as this process has BLAS
  * threads next to `workers: 0`, as many as workers next to the worker rows;
@@ -153,7 +154,7 @@ export interface FitBenchOptions {
    * one core, and PyTorch runs next to them with as many threads).
    */
   threads?: number;
-  /** Run the PyTorch side when python3 has torch (default true). */
+  /** Run the PyTorch side when a python has torch (default true). */
   torch?: boolean;
   /** Seed of the synthetic windows, the models and `fit` (default 1). */
   seed?: number;
@@ -163,10 +164,12 @@ export interface FitBenchOptions {
 
 /** The PyTorch side's environment, as recorded in the results file. */
 export interface TorchFitInfo {
-  /** True when python3 could import torch. */
+  /** True when a python could import torch ({@link findTorchPython}). */
   available: boolean;
   /** Why not, when unavailable. */
   reason?: string;
+  /** The interpreter used. */
+  python?: string;
   /** torch version. */
   torch?: string;
   /** BLAS libraries mapped into the python process. */
@@ -461,21 +464,41 @@ async function timeFit(
   };
 }
 
-/** True when `python3 -c "import torch"` works; the reason otherwise. */
-export async function torchAvailable(): Promise<{ ok: boolean; reason: string }> {
-  const out = await new Deno.Command("python3", {
-    args: ["-c", "import torch; print(torch.__version__)"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output().catch((e: Error) => ({
-    success: false,
-    stdout: new Uint8Array(),
-    stderr: new TextEncoder().encode(e.message),
-  }));
+/** What {@link findTorchPython} found. */
+export interface TorchPython {
+  /** True when one of the interpreters imports torch. */
+  ok: boolean;
+  /** That interpreter (empty when none). */
+  python: string;
+  /** Its torch version, or why none worked. */
+  reason: string;
+}
+
+/**
+ * The first python that imports torch, of `$HAR_PYTHON`, `/usr/bin/python3`
+ * (where Debian's `python3-torch` lives, even when a pyenv shim comes first
+ * on PATH) and `python3`.
+ */
+export async function findTorchPython(): Promise<TorchPython> {
+  const env = Deno.env.get("HAR_PYTHON");
+  const candidates = [...new Set([env, "/usr/bin/python3", "python3"].filter((p) => !!p))];
+  const why: string[] = [];
   const dec = new TextDecoder();
-  if (out.success) return { ok: true, reason: dec.decode(out.stdout).trim() };
-  const err = dec.decode(out.stderr).trim().split("\n");
-  return { ok: false, reason: err[err.length - 1] || "python3 failed" };
+  for (const python of candidates as string[]) {
+    const out = await new Deno.Command(python, {
+      args: ["-c", "import torch; print(torch.__version__)"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch((e: Error) => ({
+      success: false,
+      stdout: new Uint8Array(),
+      stderr: new TextEncoder().encode(e.message),
+    }));
+    if (out.success) return { ok: true, python, reason: dec.decode(out.stdout).trim() };
+    const err = dec.decode(out.stderr).trim().split("\n");
+    why.push(`${python}: ${err[err.length - 1] || "failed"}`);
+  }
+  return { ok: false, python: "", reason: why.join("; ") };
 }
 
 /** What bench/torch_fit_reference.py prints. */
@@ -502,10 +525,22 @@ export interface TorchFitRun {
 export async function runTorchFit(
   task: FitBenchPath,
   cfg: HarnetConfig,
-  o: { batch: number; lr: number; steps: number; warmup: number; threads: number[]; seed: number },
+  o: {
+    /** Python with torch ({@link findTorchPython}). */
+    python: string;
+    batch: number;
+    lr: number;
+    steps: number;
+    warmup: number;
+    threads: number[];
+    seed: number;
+    /** `OPENBLAS_CORETYPE` when the environment has none (e.g. this process's BLAS core). */
+    coreType?: string;
+  },
 ): Promise<TorchFitRun> {
   const script = new URL("./torch_fit_reference.py", import.meta.url).pathname;
-  const out = await new Deno.Command("python3", {
+  const coreType = Deno.env.get("OPENBLAS_CORETYPE") ?? o.coreType;
+  const out = await new Deno.Command(o.python, {
     args: [
       script,
       `--task=${task}`,
@@ -517,7 +552,10 @@ export async function runTorchFit(
       `--threads=${o.threads.join(",")}`,
       `--seed=${o.seed}`,
     ],
-    env: { OPENBLAS_NUM_THREADS: Deno.env.get("OPENBLAS_NUM_THREADS") ?? "1" },
+    env: {
+      OPENBLAS_NUM_THREADS: Deno.env.get("OPENBLAS_NUM_THREADS") ?? "1",
+      ...(coreType ? { OPENBLAS_CORETYPE: coreType } : {}),
+    },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -579,10 +617,18 @@ export async function runFitBench(
   const torchThreadsOf = (r: FitBenchResult) => r.workers > 0 ? r.workers : ownThreads;
   log(`== fit bench: ${backend.summary}; ${navigator.hardwareConcurrency} CPUs`);
   let torch: TorchFitInfo = { available: false, reason: "disabled (--no-torch)" };
+  let python = "";
   if (opts.torch ?? true) {
-    const t = await torchAvailable();
-    torch = t.ok ? { available: true, torch: t.reason } : { available: false, reason: t.reason };
-    if (!t.ok) log(`(PyTorch side skipped: ${t.reason})`);
+    const t = await findTorchPython();
+    python = t.python;
+    torch = t.ok
+      ? { available: true, python: t.python, torch: t.reason }
+      : { available: false, reason: t.reason };
+    log(
+      t.ok
+        ? `PyTorch ${t.reason} (${t.python}) side by side`
+        : `(PyTorch side skipped: ${t.reason})`,
+    );
   }
   const rows: FitBenchResult[] = [];
   for (const scale of specs) {
@@ -598,6 +644,8 @@ export async function runFitBench(
         const threads = [...new Set(mine.map(torchThreadsOf))];
         try {
           const t = await runTorchFit(path, p.cfg, {
+            python,
+            coreType: backend.blas?.coreName,
             batch: p.batch,
             lr: p.lr,
             steps,
@@ -609,6 +657,11 @@ export async function runFitBench(
           for (const r of mine) {
             const tr = t.results.find((x) => x.threads === torchThreadsOf(r));
             if (!tr) continue;
+            if (tr.params !== r.params) {
+              log(
+                `warning: PyTorch ${scale} ${path} has ${tr.params} parameters, tfjs ${r.params}`,
+              );
+            }
             r.torchMs = tr.msPerStep;
             r.torchThreads = tr.threads;
             r.torchStepsPerSec = tr.stepsPerSec;

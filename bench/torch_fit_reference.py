@@ -20,7 +20,8 @@ measured steps.
 
 Not a project dependency; needs Debian's `python3-torch` (see
 bench/torch_reference.py for the BLAS notes). bench/fit_bench.ts runs it
-when `python3 -c "import torch"` works.
+with the first of $HAR_PYTHON, /usr/bin/python3 and python3 that imports
+torch.
 """
 import argparse
 import json

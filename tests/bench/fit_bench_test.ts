@@ -7,13 +7,14 @@
 import { assert, assertEquals, assertGreater, assertThrows } from "@std/assert";
 import { join } from "node:path";
 import {
+  findTorchPython,
   fitResultsDoc,
   main,
   runFitBench,
   runTorchFit,
   syntheticWindows,
-  torchAvailable,
 } from "../../bench/fit_bench.ts";
+import { initBackend } from "../../lib/backend/select.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { getHarnetConfig, harnet } from "../../lib/models/harnet.ts";
 import { SMOKE_STAGES, yuanSpec } from "../../lib/experiments/yuan/spec.ts";
@@ -138,12 +139,13 @@ async function assertRejectsConfig(f: () => Promise<unknown>, includes: string):
   assert((err as Error).message.includes(includes), (err as Error).message);
 }
 
-Deno.test("torch_fit_reference.py: the same harnet's steps in PyTorch (when python3 has torch)", async () => {
-  const t = await torchAvailable();
+Deno.test("torch_fit_reference.py: the same harnet's steps in PyTorch (when a python has torch)", async () => {
+  const t = await findTorchPython();
   if (!t.ok) {
     console.warn(`SKIP: python3 without torch (${t.reason})`);
     return;
   }
+  await initBackend({ verbose: false, threads: 1 });
   for (const task of ["pretrain", "finetune"] as const) {
     const model = harnet({
       stages: SMOKE_STAGES,
@@ -159,6 +161,7 @@ Deno.test("torch_fit_reference.py: the same harnet's steps in PyTorch (when pyth
     );
     model.dispose();
     const r = await runTorchFit(task, cfg, {
+      python: t.python,
       batch: 8,
       lr: 1e-3,
       steps: 2,
