@@ -35,15 +35,22 @@
  * trainer starts, so replicas start identical even when the factory is not
  * seeded (`broadcastWeights: false` skips this when they are).
  *
- * Batch normalisation: in training mode each worker normalises with its own
- * shard's statistics (like PyTorch DistributedDataParallel without SyncBatchNorm),
- * so a model with batch norm is not exactly equivalent to single-process
- * training on the full batch. The non-trainable state (`ParallelModel.state`,
- * e.g. moving mean/variance) is averaged weighted by shard size after every
- * step, which keeps replicas identical; the averaged moving mean equals the
- * single-process one exactly, the averaged moving variance misses the
- * between-shard spread of the means (it is the mean of the shard variances).
- * Randomness inside the loss (dropout) also differs per worker.
+ * Batch normalisation: by default (`syncBatchNorm`, true) the workers'
+ * batch-norm layers (lib/models/batchnorm.ts) exchange their per-channel
+ * statistics inside the step (replica_sync.ts, one barrier per exchange:
+ * the shard counts, means and variances forward, the loss-weighted sums of
+ * the output gradient backward), so every shard is normalised with the
+ * statistics of the whole batch and the gradients, moving mean and moving
+ * variance are those of single-thread training to float rounding (PyTorch's
+ * SyncBatchNorm). With `syncBatchNorm: false` each worker normalises with its
+ * own shard's statistics (PyTorch DistributedDataParallel's default): not
+ * equivalent to training on the full batch, and measurably worse for small
+ * shards (the Yuan laptop pre-training on 2×32 windows learned worse
+ * features). The non-trainable state (`ParallelModel.state`, e.g. the moving
+ * statistics) is averaged, weighted by shard size, after every step, which
+ * keeps replicas identical. Layers other than our batch norm that use batch
+ * statistics (none in lib/models) are not synchronised.
+ * Randomness inside the loss (dropout) differs per worker.
  *
  * OpenBLAS is one library per process: its thread count
  * (`openblas_set_num_threads`) is shared by the workers and the main thread,

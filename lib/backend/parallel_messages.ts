@@ -44,6 +44,8 @@ export type ToWorker =
     /** The variables `[first, end)` this worker updates. */
     owned: [number, number];
     workers: number;
+    /** Cross-replica exchanges inside a step (replica_sync.ts `createSyncBuffer`). */
+    sync: SharedArrayBuffer;
   }
   | {
     id: number;
@@ -55,6 +57,11 @@ export type ToWorker =
     learningRate: number;
     /** Trained variables (trainable order; null: all) of this step. */
     active: boolean[] | null;
+    /**
+     * Synchronised layers (batch norm over the whole batch): the workers with
+     * a shard and this shard's loss weight; null: each shard on its own.
+     */
+    sync: { participants: number[]; weight: number } | null;
   }
   | { id: number; type: "apply"; weights: number[] }
   | { id: number; type: "getWeights" }

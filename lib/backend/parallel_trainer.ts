@@ -37,6 +37,7 @@ import {
   toHost,
 } from "./parallel_replica.ts";
 import { transferList, WorkerHandle } from "./parallel_messages.ts";
+import { abortSync, createSyncBuffer, resetSync } from "./replica_sync.ts";
 
 /** Arguments of {@link DataParallelTrainer.create}. */
 export interface DataParallelTrainerArgs {
@@ -68,6 +69,13 @@ export interface DataParallelTrainerArgs {
    * every worker (e.g. from values in its args).
    */
   broadcastWeights?: boolean;
+  /**
+   * Batch norm with the statistics of the whole batch (exchanged between the
+   * workers inside the step: replica_sync.ts, as PyTorch's `SyncBatchNorm`),
+   * so N workers train like one thread. Default true; false normalises each
+   * shard with its own statistics (PyTorch DDP's default; a little faster).
+   */
+  syncBatchNorm?: boolean;
 }
 
 /** What one {@link DataParallelTrainer.step} returns. */
@@ -187,7 +195,7 @@ export interface ParallelStepOptions {
 /**
  * Data-parallel trainer: N worker replicas, gradients averaged through
  * shared memory, identical optimizer steps in every replica. See the
- * documentation of parallel.ts for the protocol and the batch-norm caveat.
+ * documentation of parallel.ts for the protocol and batch norm.
  */
 export class DataParallelTrainer {
   private disposed = false;
@@ -206,6 +214,8 @@ export class DataParallelTrainer {
     optimizer: ResolvedOptimizerSpec,
     /** Why the trainer runs locally although workers were asked for, if so. */
     readonly fallbackReason?: string,
+    /** The workers' cross-replica buffer; null: shards are not synchronised. */
+    private readonly sync: SharedArrayBuffer | null = null,
   ) {
     this.learningRate = optimizer.learningRate;
   }
@@ -270,10 +280,11 @@ export class DataParallelTrainer {
       const grads = new SharedArrayBuffer(4 * n * numParams);
       const state = new SharedArrayBuffer(4 * n * numState);
       const params = new SharedArrayBuffer(4 * numParams);
+      const sync = createSyncBuffer(n);
       const parts = partitionVariables(replies[0].variableSizes!, n);
       await Promise.all(
         handles.map((h, k) =>
-          h.request({ type: "share", grads, state, params, owned: parts[k], workers: n })
+          h.request({ type: "share", grads, state, params, owned: parts[k], workers: n, sync })
         ),
       );
       const trainer = new DataParallelTrainer(
@@ -282,6 +293,8 @@ export class DataParallelTrainer {
         null,
         replies.map((r) => r.backend ?? "?"),
         optimizer,
+        undefined,
+        (args.syncBatchNorm ?? true) ? sync : null,
       );
       if (n > 1 && (args.broadcastWeights ?? true)) {
         await trainer.setWeights(await trainer.getWeights(0));
@@ -361,6 +374,9 @@ export class DataParallelTrainer {
       throw new RangeError("DataParallelTrainer.step: the sample weights sum to 0");
     }
     const weights = mass.map((m) => m / total);
+    const participants = shards.flatMap((n, k) => n > 0 ? [k] : []);
+    const sync = this.sync && participants.length > 1 ? this.sync : null;
+    if (sync) resetSync(sync);
     from = 0;
     const gradReplies = await Promise.all(this.handles.map((h, i) => {
       const to = from + shards[i];
@@ -376,9 +392,14 @@ export class DataParallelTrainer {
           seed: options.seed,
           learningRate: this.learningRate,
           active: this.active,
+          sync: sync ? { participants, weight: weights[i] } : null,
         },
         transferList([...sx, ...sy].map((s) => s.data)),
-      );
+      ).catch((e) => {
+        // the others would wait for this worker at their next exchange
+        if (sync) abortSync(sync);
+        throw e;
+      });
     }));
     let loss = 0;
     gradReplies.forEach((r, k) => {

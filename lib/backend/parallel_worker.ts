@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./select.ts";
 import { type FromWorker, type ToWorker, transferList } from "./parallel_messages.ts";
 import { ModelReplica } from "./parallel_replica.ts";
+import { ReplicaSync, withReplicaSync } from "./replica_sync.ts";
 
 interface WorkerScope {
   onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
@@ -19,7 +20,7 @@ const scope = globalThis as unknown as WorkerScope;
 
 let replica: ModelReplica | null = null;
 /** Views of every worker's gradient and state slot in shared memory (after 'share'). */
-let shared: { grads: Float32Array[]; state: Float32Array[] } | null = null;
+let shared: { grads: Float32Array[]; state: Float32Array[]; sync: ReplicaSync } | null = null;
 
 /** CPU time of this thread (user + system, ms) from /proc/thread-self/stat; NaN when unreadable. */
 function threadCpuMs(): number {
@@ -59,7 +60,11 @@ async function handle(msg: ToWorker): Promise<void> {
       const p = need().numParams, s = need().numState;
       const views = (buf: SharedArrayBuffer, n: number) =>
         Array.from({ length: msg.workers }, (_, k) => new Float32Array(buf, 4 * k * n, n));
-      shared = { grads: views(msg.grads, p), state: views(msg.state, s) };
+      shared = {
+        grads: views(msg.grads, p),
+        state: views(msg.state, s),
+        sync: new ReplicaSync(msg.sync, need().worker, msg.workers),
+      };
       need().useShared(new Float32Array(msg.params), msg.owned);
       reply({});
       return;
@@ -73,11 +78,13 @@ async function handle(msg: ToWorker): Promise<void> {
       r.setActive(msg.active);
       r.setLearningRate(msg.learningRate);
       const t0 = performance.now(), c0 = threadCpuMs();
-      const out = r.gradients(msg.inputs, msg.targets, {
-        grads: shared.grads[r.worker],
-        state: shared.state[r.worker],
-        seed: msg.seed,
-      });
+      const sync = msg.sync ? shared.sync.begin(msg.sync.participants, msg.sync.weight) : null;
+      const out = withReplicaSync(sync, () =>
+        r.gradients(msg.inputs, msg.targets, {
+          grads: shared!.grads[r.worker],
+          state: shared!.state[r.worker],
+          seed: msg.seed,
+        }));
       const ms = performance.now() - t0, cpuMs = threadCpuMs() - c0;
       reply({ loss: out.loss, metrics: out.metrics, ms, cpuMs });
       return;

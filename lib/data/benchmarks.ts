@@ -32,13 +32,13 @@
  */
 import { join, relative } from "node:path";
 import { ConfigError, DataFormatError } from "../errors.ts";
-import { atomicWrite, writeTextAtomic } from "../fs.ts";
 import { resample } from "../signal/resample.ts";
 import { type LabelPolicy, makeWindows } from "../signal/windows.ts";
 import { dataDir } from "./paths.ts";
 import { datasetInfo, loadDataset, locateDataset, unavailable } from "./registry.ts";
 import { type FoldPlan, makeFolds, type ProtocolSpec } from "./splits.ts";
 import type { Recording, Windows } from "./types.ts";
+import { readWindowsCache, writeWindowsCache } from "./windows_cache.ts";
 import { WISDM_ACTIVITIES } from "./wisdm.ts";
 
 /** Which subjects a benchmark uses. */
@@ -549,68 +549,16 @@ async function sha256Hex(text: string): Promise<string> {
   return Array.from(new Uint8Array(h), (v) => v.toString(16).padStart(2, "0")).join("");
 }
 
-/** The cache file's sidecar. */
-interface CacheSidecar {
-  benchmark: Benchmark;
-  n: number;
-  channels: number;
-  length: number;
-  rateHz: number;
-  classes: string[];
-  y: number[];
-  subject: string[];
-  source: string[];
-  startSec: number[];
-}
-
 const CACHE_FORMAT = 1;
 
+/** The cached windows at `base` (lib/data/windows_cache.ts, raw float32), or null when absent. */
 async function readCache(base: string): Promise<Windows | null> {
-  let side: CacheSidecar;
-  let bytes: Uint8Array;
   try {
-    side = JSON.parse(await Deno.readTextFile(`${base}.json`)) as CacheSidecar;
-    bytes = await Deno.readFile(`${base}.f32`);
+    return (await readWindowsCache(base, "f32"))?.windows ?? null;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
-  const per = side.channels * side.length;
-  if (bytes.byteLength !== side.n * per * 4) {
-    throw new DataFormatError(
-      `${base}.f32`,
-      `${bytes.byteLength} bytes, the sidecar says ${side.n} windows of ${per} float32; delete both files`,
-    );
-  }
-  return {
-    x: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
-    n: side.n,
-    channels: side.channels,
-    length: side.length,
-    y: Int32Array.from(side.y),
-    classes: side.classes,
-    subject: side.subject,
-    rateHz: side.rateHz,
-    source: side.source,
-    startSec: Float64Array.from(side.startSec),
-  };
-}
-
-async function writeCache(base: string, b: Benchmark, w: Windows): Promise<void> {
-  const side: CacheSidecar = {
-    benchmark: b,
-    n: w.n,
-    channels: w.channels,
-    length: w.length,
-    rateHz: w.rateHz,
-    classes: w.classes,
-    y: Array.from(w.y),
-    subject: w.subject,
-    source: w.source ?? [],
-    startSec: Array.from(w.startSec ?? []),
-  };
-  await atomicWrite(`${base}.f32`, new Uint8Array(w.x.buffer, w.x.byteOffset, w.x.byteLength));
-  await writeTextAtomic(`${base}.json`, JSON.stringify(side));
 }
 
 /**
@@ -660,7 +608,7 @@ export async function benchmarkWindows(
     for (const r of part) recs.push({ ...r, source: prefix + relative(roots[i], r.source) });
   }
   const w = windowBenchmarkRecordings(bm, recs);
-  if (base) await writeCache(base, bm, w);
+  if (base) await writeWindowsCache(base, w, "f32", () => ({ benchmark: bm }));
   return w;
 }
 

@@ -610,6 +610,33 @@ function defaultName(spec: ProtocolSpec): string {
   return base;
 }
 
+/**
+ * How a fold's validation groups are drawn from the groups left after the
+ * test ones (see {@link valCount}).
+ */
+interface ValRule {
+  /** Groups to draw (`valSubjects` / `valTrials`). */
+  count?: number;
+  /** Or a fraction of them (`valFraction`). */
+  fraction?: number;
+  /** The protocol's default when neither is given. */
+  dflt: { count?: number; fraction?: number };
+  /** Which groups. */
+  choice: ValChoice;
+}
+
+/**
+ * The {@link ValRule} of a protocol spec: its count (`valSubjects` or
+ * `valTrials`), `valFraction` and `valChoice` (default random).
+ */
+function valRule(
+  spec: { valFraction?: number; valChoice?: ValChoice },
+  count: number | undefined,
+  dflt: { count?: number; fraction?: number },
+): ValRule {
+  return { count, fraction: spec.valFraction, dflt, choice: spec.valChoice ?? "random" };
+}
+
 /** Number of validation groups out of `nRest` training groups. */
 function valCount(
   where: string,
@@ -794,39 +821,23 @@ export function makeFolds(spec: ProtocolSpec, data: FoldData, seed: number): Fol
   const { keys, ids } = keysOf(where, data, byTrial);
   const unit = byTrial ? "Trials" : "Subjects";
   let base: GroupFold[];
-  let val: {
-    count?: number;
-    fraction?: number;
-    dflt: { count?: number; fraction?: number };
-    choice: ValChoice;
-  } | null = null;
+  let val: ValRule | null = null;
   switch (spec.kind) {
     case "loso":
       base = groupFolds(where, ids, undefined, seed, false);
-      val = {
-        count: spec.valSubjects,
-        fraction: spec.valFraction,
-        dflt: { count: 1 },
-        choice: spec.valChoice ?? "random",
-      };
+      val = valRule(spec, spec.valSubjects, { count: 1 });
       break;
     case "subject-kfold":
       base = groupFolds(where, ids, spec.k ?? 5, seed, true);
-      val = {
-        count: spec.valSubjects,
-        fraction: spec.valFraction,
-        dflt: { fraction: 0.125 },
-        choice: spec.valChoice ?? "random",
-      };
+      val = valRule(spec, spec.valSubjects, { fraction: 0.125 });
       break;
     case "by-trial":
       base = groupFolds(where, ids, spec.k, seed, true);
-      val = {
-        count: spec.valTrials,
-        fraction: spec.valFraction,
-        dflt: spec.k === undefined ? { count: 1 } : { fraction: 0.125 },
-        choice: spec.valChoice ?? "random",
-      };
+      val = valRule(
+        spec,
+        spec.valTrials,
+        spec.k === undefined ? { count: 1 } : { fraction: 0.125 },
+      );
       break;
     case "subject-partition": {
       if ((spec.fractions === undefined) === (spec.subjects === undefined)) {

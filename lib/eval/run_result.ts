@@ -40,7 +40,13 @@ import {
 } from "./metrics.ts";
 import { scoreBySubject } from "./subjects.ts";
 import { meanSd, type MetricFn, subjectBootstrap } from "./bootstrap.ts";
-import { formatMeanSd, type PublishedNumber, type Table, toMarkdown } from "./tables.ts";
+import {
+  findPublished,
+  formatMeanSd,
+  type PublishedNumber,
+  type Table,
+  toMarkdown,
+} from "./tables.ts";
 
 /** Pooled scores of one fold's test windows. */
 export interface RunMetrics {
@@ -322,12 +328,28 @@ const nanIfNull = (v: unknown): number => (v === null ? NaN : (v as number));
  * @throws DataFormatError when it is not JSON or a required field is missing.
  */
 export function runResultFromJson(text: string, file = "RunResult JSON"): RunResult {
-  let r: RunResult;
+  let r: unknown;
   try {
     r = JSON.parse(text);
   } catch (e) {
     throw new DataFormatError(file, `not JSON (${(e as Error).message})`);
   }
+  return reviveRunResult(r, file);
+}
+
+/**
+ * Check a parsed result (e.g. what a JSON piece cache gives back) and turn
+ * its `null` scores, timings and history values back into NaN, in place.
+ * A result that never went through JSON is returned unchanged.
+ *
+ * @example
+ * const r = reviveRunResult(JSON.parse(await Deno.readTextFile(f)), f);
+ * @param value parsed JSON (or a RunResult)
+ * @param file name of the file it came from, for error messages
+ * @throws DataFormatError when a required field is missing.
+ */
+export function reviveRunResult(value: unknown, file = "RunResult JSON"): RunResult {
+  const r = value as RunResult;
   if (r === null || typeof r !== "object") {
     throw new DataFormatError(file, "not a RunResult object");
   }
@@ -524,13 +546,11 @@ export function summarizeRuns(results: RunResult[], opts: SummarizeRunsOptions =
         : est.toFixed(digits);
     }
     if (opts.published) {
-      const setting = common(g, "setting"), benchmark = common(g, "benchmark");
-      const protocol = common(g, "protocol");
-      const p = opts.published.find((p) =>
-        p.method === setting &&
-        (p.dataset === undefined || benchmark === undefined || p.dataset === benchmark) &&
-        (p.protocol === undefined || p.protocol === protocol)
-      );
+      const p = findPublished(opts.published, {
+        method: common(g, "setting"),
+        dataset: common(g, "benchmark"),
+        protocol: common(g, "protocol"),
+      });
       row.published = p ? p.f1Macro : NaN;
       row.delta = p ? unitMean("f1Macro").mean - p.f1Macro : NaN;
     }

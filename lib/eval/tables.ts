@@ -51,6 +51,26 @@ export interface PublishedNumber {
   source?: string;
 }
 
+/**
+ * The first of `published` that refers to `ours`: the same method, the
+ * same dataset when both name one, and the same protocol when the published
+ * number names one.
+ *
+ * @example
+ * const published = [{ method: "rf", dataset: "adl", f1Macro: 0.76 }];
+ * findPublished(published, { method: "rf", protocol: "loso" }); // the rf entry
+ */
+export function findPublished(
+  published: readonly PublishedNumber[],
+  ours: { method: unknown; dataset?: unknown; protocol?: unknown },
+): PublishedNumber | undefined {
+  return published.find((p) =>
+    p.method === ours.method &&
+    (p.dataset === undefined || ours.dataset === undefined || p.dataset === ours.dataset) &&
+    (p.protocol === undefined || p.protocol === ours.protocol)
+  );
+}
+
 /** Options of {@link summaryTable}. */
 export interface SummaryOptions {
   /** Metric columns to summarise; default `["f1Macro", "kappa"]`. */
@@ -107,11 +127,7 @@ export function summaryTable(results: FoldResult[], options: SummaryOptions = {}
       row[`${m}_sd`] = s.sd;
     }
     if (options.published) {
-      const p = options.published.find((p) =>
-        p.method === first.method &&
-        (p.dataset === undefined || first.dataset === undefined || p.dataset === first.dataset) &&
-        (p.protocol === undefined || p.protocol === first.protocol)
-      );
+      const p = findPublished(options.published, first);
       row.published = p ? p.f1Macro.toFixed(digits) : "";
     }
     rows.push(row);

@@ -38,7 +38,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Fold, FoldPlan } from "../data/splits.ts";
 import type { Windows } from "../data/types.ts";
 import { ConfigError } from "../errors.ts";
-import { type RunResult, scoreRun } from "../eval/run_result.ts";
+import { reviveRunResult, type RunResult, scoreRun } from "../eval/run_result.ts";
 import {
   extractFeatures,
   type ExtractFeaturesOptions,
@@ -52,20 +52,28 @@ import { transferWeights, type WeightSelector } from "../train/freeze.ts";
 import { fit, type FitResult } from "../train/loop.ts";
 import type { OptimizerSpec } from "../train/optimisers.ts";
 
+/** The kinds of downstream setting (see the module docs). */
+export const SETTING_KINDS = [
+  "scratch",
+  "frozen",
+  "finetune",
+  "frozen-unfrozen",
+  "transfer",
+  "rf",
+] as const;
+
 /** The kinds of downstream setting. */
-export type SettingKind =
-  | "scratch"
-  | "frozen"
-  | "finetune"
-  | "frozen-unfrozen"
-  | "transfer"
-  | "rf";
+export type SettingKind = typeof SETTING_KINDS[number];
 
 /** One downstream setting. */
 export interface SettingSpec {
   /** What is trained (see the module docs). */
   kind: SettingKind;
-  /** Name in results (default `kind`, e.g. `"transfer-k2"` for transfer). */
+  /**
+   * Name in results and piece keys (default `kind`, `"transfer-k2"` for
+   * transfer of 2 blocks, with `-layersum` appended when `layerSum`); unique
+   * among the settings of one call.
+   */
   name?: string;
   /** `frozen-unfrozen`: unfreeze at this fraction of the steps (default 0.75). */
   unfreezeAtFraction?: number;
@@ -273,7 +281,8 @@ export function predictClasses(
 
 function settingName(s: SettingSpec): string {
   if (s.name) return s.name;
-  return s.kind === "transfer" ? `transfer-k${s.blocks}` : s.kind;
+  const base = s.kind === "transfer" ? `transfer-k${s.blocks}` : s.kind;
+  return s.layerSum ? `${base}-layersum` : base;
 }
 
 function windowsInputs(w: Windows): FitData {
@@ -307,7 +316,20 @@ export async function evaluateDownstream(args: EvaluateArgs): Promise<RunResult[
     "frozen-unfrozen",
     "transfer",
   ]);
+  const names = new Set<string>();
   for (const s of args.settings) {
+    if (!SETTING_KINDS.includes(s.kind)) {
+      throw new ConfigError(
+        `evaluateDownstream: unknown setting kind "${s.kind}" (${SETTING_KINDS.join(", ")})`,
+      );
+    }
+    const name = settingName(s);
+    if (names.has(name)) {
+      throw new ConfigError(
+        `evaluateDownstream: two settings named "${name}" would share result pieces; give one a name`,
+      );
+    }
+    names.add(name);
     if (s.kind !== "rf" && (!args.model || !args.training)) {
       throw new ConfigError(
         `evaluateDownstream ${settingName(s)}: needs a model recipe and training args`,
@@ -338,141 +360,146 @@ export async function evaluateDownstream(args: EvaluateArgs): Promise<RunResult[
         const key = `${args.benchmark}/${name}/${foldName.replaceAll("/", "-")}`;
         const index = fold.index ?? k, r = fold.repeat ?? 0;
         const seed = fold.seed ?? args.seed * 1000 + index;
-        const res = await piece(key, async () => {
-          const t0 = performance.now();
-          let pred: Int32Array, history: FitResult["rows"] = [], bestEpoch: number | null = null;
-          let nTrain: number, fitSec = 0;
-          let importances: Record<string, number> | undefined;
-          const test = fold.test;
-          if (setting.kind === "rf") {
-            rfFeatures ??= extractFeatures(
-              w,
-              (args.rfFeatures as ExtractFeaturesOptions) ?? { set: "ssl-wearables" },
-            );
-            const { X, nFeatures, names } = rfFeatures;
-            const train = Int32Array.from([...fold.train, ...fold.val]).sort();
-            nTrain = train.length;
-            const forest = new RandomForest({
-              seed: (fold.repeatSeed ?? args.seed) + index,
-              ...args.rf,
-            });
-            const tf0 = performance.now();
-            forest.fit(
-              rowsOf(X, nFeatures, train),
-              nFeatures,
-              Int32Array.from(train, (i) => w.y[i]),
-            );
-            fitSec = (performance.now() - tf0) / 1000;
-            pred = forest.predict(rowsOf(X, nFeatures, test));
-            importances = Object.fromEntries(
-              names.map((n, j) => [n, forest.featureImportances[j]]),
-            );
-          } else {
-            const m = args.model!, tr = args.training!;
-            const trainIdx = capIndices(fold.train, tr.maxTrainWindows, seed);
-            nTrain = trainIdx.length;
-            const nc = w.classes.length;
-            const fitCommon = {
-              batchSize: tr.batchSize,
-              optimizer: tr.optimizer ?? { name: "adam" as const, lr: tr.lr },
-              classWeights: tr.classWeights === null ? undefined : "balanced" as const,
-              numClasses: nc,
-              seed,
-              progress: false as const,
-              workers: tr.workers ?? "auto",
-              checkpointDir: args.checkpointDir?.(key),
-            };
-            const es = fold.val.length > 0
-              ? { monitor: "valLoss", patience: tr.patience }
-              : undefined;
-            let model: tf.LayersModel;
-            let data: { train: FitData; val: FitData; test: FitData };
-            if (setting.kind === "frozen") {
-              frozenFeatures ??= m.features!(args.pretrained!, w);
-              const stats = tr.standardizeFeatures ? featureStats(frozenFeatures, trainIdx) : null;
-              data = {
-                train: featureRows(frozenFeatures, w.y, trainIdx, stats),
-                val: featureRows(frozenFeatures, w.y, fold.val, stats),
-                test: featureRows(frozenFeatures, w.y, test, stats),
-              };
-              model = (m.head ?? defaultHead)(frozenFeatures.dim, nc, seed);
+        const res = reviveRunResult(
+          await piece(key, async () => {
+            const t0 = performance.now();
+            let pred: Int32Array, history: FitResult["rows"] = [], bestEpoch: number | null = null;
+            let nTrain: number, fitSec = 0;
+            let importances: Record<string, number> | undefined;
+            const test = fold.test;
+            if (setting.kind === "rf") {
+              rfFeatures ??= extractFeatures(
+                w,
+                (args.rfFeatures as ExtractFeaturesOptions) ?? { set: "ssl-wearables" },
+              );
+              const { X, nFeatures, names } = rfFeatures;
+              const train = Int32Array.from([...fold.train, ...fold.val]).sort();
+              nTrain = train.length;
+              const forest = new RandomForest({
+                seed: (fold.repeatSeed ?? args.seed) + index,
+                ...args.rf,
+              });
+              const tf0 = performance.now();
+              forest.fit(
+                rowsOf(X, nFeatures, train),
+                nFeatures,
+                Int32Array.from(train, (i) => w.y[i]),
+              );
+              fitSec = (performance.now() - tf0) / 1000;
+              pred = forest.predict(rowsOf(X, nFeatures, test));
+              importances = Object.fromEntries(
+                names.map((n, j) => [n, forest.featureImportances[j]]),
+              );
             } else {
-              inputs ??= (m.inputs ?? windowsInputs)(w);
-              data = {
-                train: selectRows(inputs, trainIdx),
-                val: selectRows(inputs, fold.val),
-                test: selectRows(inputs, test),
+              const m = args.model!, tr = args.training!;
+              const trainIdx = capIndices(fold.train, tr.maxTrainWindows, seed);
+              nTrain = trainIdx.length;
+              const nc = w.classes.length;
+              const fitCommon = {
+                batchSize: tr.batchSize,
+                optimizer: tr.optimizer ?? { name: "adam" as const, lr: tr.lr },
+                classWeights: tr.classWeights === null ? undefined : "balanced" as const,
+                numClasses: nc,
+                seed,
+                progress: false as const,
+                workers: tr.workers ?? "auto",
+                checkpointDir: args.checkpointDir?.(key),
               };
-              model = m.classifier({ numClasses: nc, seed, setting });
-              const copy = (sel: WeightSelector) =>
-                m.transfer
-                  ? m.transfer(args.pretrained!, model, sel)
-                  : transferWeights(args.pretrained!, model, { select: sel, strict: false });
-              if (setting.kind === "finetune" || setting.kind === "frozen-unfrozen") {
-                copy(m.encoderWeights);
-              } else if (setting.kind === "transfer") copy(m.blockWeights!(setting.blocks!));
+              const es = fold.val.length > 0
+                ? { monitor: "valLoss", patience: tr.patience }
+                : undefined;
+              let model: tf.LayersModel;
+              let data: { train: FitData; val: FitData; test: FitData };
+              if (setting.kind === "frozen") {
+                frozenFeatures ??= m.features!(args.pretrained!, w);
+                const stats = tr.standardizeFeatures
+                  ? featureStats(frozenFeatures, trainIdx)
+                  : null;
+                data = {
+                  train: featureRows(frozenFeatures, w.y, trainIdx, stats),
+                  val: featureRows(frozenFeatures, w.y, fold.val, stats),
+                  test: featureRows(frozenFeatures, w.y, test, stats),
+                };
+                model = (m.head ?? defaultHead)(frozenFeatures.dim, nc, seed);
+              } else {
+                inputs ??= (m.inputs ?? windowsInputs)(w);
+                data = {
+                  train: selectRows(inputs, trainIdx),
+                  val: selectRows(inputs, fold.val),
+                  test: selectRows(inputs, test),
+                };
+                model = m.classifier({ numClasses: nc, seed, setting });
+                const copy = (sel: WeightSelector) =>
+                  m.transfer
+                    ? m.transfer(args.pretrained!, model, sel)
+                    : transferWeights(args.pretrained!, model, { select: sel, strict: false });
+                if (setting.kind === "finetune" || setting.kind === "frozen-unfrozen") {
+                  copy(m.encoderWeights);
+                } else if (setting.kind === "transfer") copy(m.blockWeights!(setting.blocks!));
+              }
+              const freeze = setting.kind === "frozen-unfrozen"
+                ? m.encoderWeights
+                : setting.kind === "transfer" && (setting.freezeTransferred ?? true)
+                ? m.blockWeights!(setting.blocks!)
+                : undefined;
+              const tf0 = performance.now();
+              const res = await fit(model, data.train, {
+                ...fitCommon,
+                epochs: setting.kind === "frozen" ? tr.frozenEpochs ?? tr.epochs : tr.epochs,
+                validation: data.val.y.length > 0 ? data.val : undefined,
+                earlyStopping: es,
+                freeze,
+                unfreezeAtFraction: setting.kind === "frozen-unfrozen"
+                  ? setting.unfreezeAtFraction ?? 0.75
+                  : undefined,
+                channelsLast: setting.kind === "frozen" ? false : m.channelsLast,
+              });
+              fitSec = (performance.now() - tf0) / 1000;
+              history = res.rows;
+              bestEpoch = res.bestEpoch;
+              pred = predictClasses(model, data.test, {
+                batchSize: tr.evalBatchSize,
+                channelsLast: setting.kind === "frozen" ? false : m.channelsLast,
+              });
+              model.dispose();
             }
-            const freeze = setting.kind === "frozen-unfrozen"
-              ? m.encoderWeights
-              : setting.kind === "transfer" && (setting.freezeTransferred ?? true)
-              ? m.blockWeights!(setting.blocks!)
-              : undefined;
-            const tf0 = performance.now();
-            const res = await fit(model, data.train, {
-              ...fitCommon,
-              epochs: setting.kind === "frozen" ? tr.frozenEpochs ?? tr.epochs : tr.epochs,
-              validation: data.val.y.length > 0 ? data.val : undefined,
-              earlyStopping: es,
-              freeze,
-              unfreezeAtFraction: setting.kind === "frozen-unfrozen"
-                ? setting.unfreezeAtFraction ?? 0.75
-                : undefined,
-              channelsLast: setting.kind === "frozen" ? false : m.channelsLast,
+            const tp = performance.now();
+            const trainSubjects = [
+              ...new Set(
+                setting.kind === "rf"
+                  ? [...fold.trainSubjects, ...fold.valSubjects]
+                  : fold.trainSubjects,
+              ),
+            ].sort();
+            const scored = scoreRun({
+              experiment: args.experiment,
+              benchmark: args.benchmark,
+              setting: name,
+              protocol: args.protocol,
+              fold: foldName,
+              seed,
+              repeat: r,
+              trainSubjects,
+              valSubjects: setting.kind === "rf" ? [] : fold.valSubjects,
+              testSubjects: fold.testSubjects,
+              classes: w.classes,
+              yTrue: Int32Array.from(test, (i) => w.y[i]),
+              yPred: pred,
+              subject: Array.from(test, (i) => w.subject[i]),
+              history: history as unknown as Record<string, number>[],
+              bestEpoch,
+              nTrain,
+              nVal: setting.kind === "rf" ? 0 : fold.val.length,
+              timings: {
+                fitSec,
+                predictSec: (tp - t0) / 1000 - fitSec,
+                totalSec: (performance.now() - t0) / 1000,
+              },
             });
-            fitSec = (performance.now() - tf0) / 1000;
-            history = res.rows;
-            bestEpoch = res.bestEpoch;
-            pred = predictClasses(model, data.test, {
-              batchSize: tr.evalBatchSize,
-              channelsLast: setting.kind === "frozen" ? false : m.channelsLast,
-            });
-            model.dispose();
-          }
-          const tp = performance.now();
-          const trainSubjects = [
-            ...new Set(
-              setting.kind === "rf"
-                ? [...fold.trainSubjects, ...fold.valSubjects]
-                : fold.trainSubjects,
-            ),
-          ].sort();
-          const scored = scoreRun({
-            experiment: args.experiment,
-            benchmark: args.benchmark,
-            setting: name,
-            protocol: args.protocol,
-            fold: foldName,
-            seed,
-            repeat: r,
-            trainSubjects,
-            valSubjects: setting.kind === "rf" ? [] : fold.valSubjects,
-            testSubjects: fold.testSubjects,
-            classes: w.classes,
-            yTrue: Int32Array.from(test, (i) => w.y[i]),
-            yPred: pred,
-            subject: Array.from(test, (i) => w.subject[i]),
-            history: history as unknown as Record<string, number>[],
-            bestEpoch,
-            nTrain,
-            nVal: setting.kind === "rf" ? 0 : fold.val.length,
-            timings: {
-              fitSec,
-              predictSec: (tp - t0) / 1000 - fitSec,
-              totalSec: (performance.now() - t0) / 1000,
-            },
-          });
-          return importances ? { ...scored, featureImportances: importances } : scored;
-        });
+            return importances ? { ...scored, featureImportances: importances } : scored;
+          }),
+          key,
+        );
         results.push(res);
         log(
           `${args.benchmark} ${name} ${foldName} (test ${res.testSubjects.join(",")}): F1 ${

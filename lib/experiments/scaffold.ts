@@ -52,12 +52,12 @@ import { createHash } from "node:crypto";
 import { cpus } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { backendInfo } from "../backend/select.ts";
-import { decodeNpy, encodeNpy } from "../data/npy.ts";
 import { dataDir as defaultDataDir, PROJECT_ROOT } from "../data/paths.ts";
 import { locateDataset, unavailable } from "../data/registry.ts";
 import type { Windows } from "../data/types.ts";
+import { cachedWindowFields, readWindowsCache, writeWindowsCache } from "../data/windows_cache.ts";
 import { ConfigError, DataFormatError } from "../errors.ts";
-import { atomicWrite, writeTextAtomic } from "../fs.ts";
+import { writeTextAtomic } from "../fs.ts";
 
 /** Options of {@link startExperiment}. */
 export interface ExperimentArgs<S> {
@@ -602,26 +602,22 @@ const secs = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;
 
 // ---------------------------------------------------------------- windows cache
 
-interface WindowsSidecar {
+/** The scaffold's fields of a windows cache sidecar (lib/data/windows_cache.ts adds the windows'). */
+interface WindowsEntry {
   format: number;
   key: string;
   hash: string;
   createdAt: string;
-  n: number;
-  channels: number;
-  length: number;
-  rateHz: number;
-  classes: string[];
-  y: number[];
-  subject: string[];
-  startSec?: (number | null)[];
-  source?: string[];
-  /** sha256 of the `.npy` file. */
-  npySha256: string;
   inputs: Record<string, string>;
   spec: unknown;
+  /** sha256 of the `.npy` file. */
+  npySha256: string;
 }
 
+/**
+ * Throw a ConfigError naming `key` unless `w` is consistent: a float32 `x`
+ * of `n × channels × length` values and `n` entries in every per-window field.
+ */
 function checkWindows(w: Windows, key: string): void {
   const bad = (m: string) => new ConfigError(`windows "${key}": ${m}`);
   if (!(w.x instanceof Float32Array)) throw bad(`x is a ${typeName(w.x)}, expected Float32Array`);
@@ -638,84 +634,17 @@ function checkWindows(w: Windows, key: string): void {
   if (w.source && w.source.length !== w.n) throw bad(`source has ${w.source.length} entries`);
 }
 
-/** The fields of {@link Windows} the cache stores (a new object, same arrays). */
-function knownFields(w: Windows): Windows {
-  const out: Windows = {
-    x: w.x,
-    n: w.n,
-    channels: w.channels,
-    length: w.length,
-    y: w.y,
-    classes: w.classes,
-    subject: w.subject,
-    rateHz: w.rateHz,
-  };
-  if (w.startSec) out.startSec = w.startSec;
-  if (w.source) out.source = w.source;
-  return out;
-}
-
-async function readWindowsCache(base: string, hash: string): Promise<Windows | null> {
-  const sideText = await readTextOrNull(`${base}.json`);
-  if (sideText === null) return null;
-  const side = JSON.parse(sideText) as WindowsSidecar;
-  if (side.format !== WINDOWS_FORMAT || side.hash !== hash) {
-    throw new Error(`sidecar format ${side.format} / hash ${side.hash} do not match`);
-  }
-  const bytes = await Deno.readFile(`${base}.npy`);
-  if (sha256(bytes) !== side.npySha256) {
-    throw new Error(`${base}.npy: sha256 differs from the sidecar`);
-  }
-  const arr = decodeNpy(bytes, `${base}.npy`);
-  if (!(arr.data instanceof Float32Array)) {
-    throw new Error(`${base}.npy: dtype ${arr.dtype}, expected <f4`);
-  }
-  const shape = [side.n, side.channels, side.length];
-  if (arr.shape.join(",") !== shape.join(",")) {
-    throw new Error(`${base}.npy: shape [${arr.shape}], sidecar says [${shape}]`);
-  }
-  const w: Windows = {
-    x: arr.data,
-    n: side.n,
-    channels: side.channels,
-    length: side.length,
-    y: Int32Array.from(side.y),
-    classes: side.classes,
-    subject: side.subject,
-    rateHz: side.rateHz,
-  };
-  if (side.startSec) w.startSec = Float64Array.from(side.startSec, (v) => v ?? NaN);
-  if (side.source) w.source = side.source;
-  return w;
-}
-
-// ---------------------------------------------------------------- experiment
-
-async function writeWindowsCache(
-  base: string,
-  w: Windows,
-  side: Omit<
-    WindowsSidecar,
-    "n" | "channels" | "length" | "rateHz" | "classes" | "y" | "subject" | "npySha256"
-  >,
-): Promise<void> {
-  const npy = encodeNpy(w.x, [w.n, w.channels, w.length]);
-  await atomicWrite(`${base}.npy`, npy);
-  const full: WindowsSidecar = {
-    ...side,
-    n: w.n,
-    channels: w.channels,
-    length: w.length,
-    rateHz: w.rateHz,
-    classes: w.classes,
-    y: Array.from(w.y),
-    subject: w.subject,
-    npySha256: sha256(npy),
-  };
-  if (w.startSec) full.startSec = Array.from(w.startSec, (v) => (Number.isFinite(v) ? v : null));
-  if (w.source) full.source = w.source;
-  // the sidecar last: its presence means the entry is complete
-  await writeTextAtomic(`${base}.json`, JSON.stringify(full));
+/** The cached windows at `base`, or null when absent; throws when format, hash or checksum differ. */
+async function readEntry(base: string, hash: string): Promise<Windows | null> {
+  const hit = await readWindowsCache<WindowsEntry>(base, "npy", (side, npy) => {
+    if (side.format !== WINDOWS_FORMAT || side.hash !== hash) {
+      throw new Error(`sidecar format ${side.format} / hash ${side.hash} do not match`);
+    }
+    if (sha256(npy) !== side.npySha256) {
+      throw new Error(`${base}.npy: sha256 differs from the sidecar`);
+    }
+  });
+  return hit?.windows ?? null;
 }
 
 // ---------------------------------------------------------------- run record
@@ -1017,7 +946,7 @@ class Run<S> implements Experiment<S> {
     };
     if (base) {
       try {
-        const w = await readWindowsCache(base, hash);
+        const w = await readEntry(base, hash);
         if (w) {
           await note(w, true);
           this.log(`windows ${key}: ${w.n} from cache ${file}`);
@@ -1032,18 +961,20 @@ class Run<S> implements Experiment<S> {
     const w = await make();
     checkWindows(w, key);
     if (base) {
-      await writeWindowsCache(base, w, {
+      const createdAt = new Date().toISOString();
+      await writeWindowsCache(base, w, "npy", (npy): WindowsEntry => ({
         format: WINDOWS_FORMAT,
         key,
         hash,
-        createdAt: new Date().toISOString(),
+        createdAt,
         inputs: inputHashes,
         spec: wSpec,
-      });
+        npySha256: sha256(npy),
+      }));
     }
     await note(w, false);
     this.log(`windows ${key}: ${w.n} built in ${secs(t)} s${file ? `, cached as ${file}` : ""}`);
-    return knownFields(w);
+    return cachedWindowFields(w);
   }
 
   async locate(dataset: string): Promise<string> {

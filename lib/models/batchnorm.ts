@@ -46,6 +46,7 @@ import * as tf from "@tensorflow/tfjs";
 // not install.ts: it loads the wasm backend, which would become tfjs' default backend
 import { installedWasmKernels } from "../backend/installed.ts";
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from "../backend/norm_kernels.ts";
+import { activeReplicaSync, type SyncStep } from "../backend/replica_sync.ts";
 
 export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD };
 
@@ -147,6 +148,8 @@ export function batchNormTrain(
   }
   if (!(epsilon >= 0)) throw new Error(`batchNormTrain: epsilon must be >= 0, got ${epsilon}`);
   const axes = [...Array(x.rank - 1).keys()];
+  const sync = activeReplicaSync();
+  if (sync) return syncedBatchNormTrain(x, gamma, beta, epsilon, axes, sync);
   const wasm = onWasm(x);
   let stats: tf.Tensor[] = [];
   const f = tf.customGrad((xx, g, b, save) => {
@@ -178,6 +181,116 @@ export function batchNormTrain(
           ) as tf.Tensor[];
         }
         return composedGrad(d, sx, sg, sm, sv, epsilon, axes);
+      },
+    };
+  });
+  const y = f(x, gamma, beta);
+  const mean = tf.clone(stats[0]) as tf.Tensor1D;
+  const variance = tf.clone(stats[1]) as tf.Tensor1D;
+  tf.dispose(stats);
+  return { y, mean, variance };
+}
+
+/**
+ * {@link batchNormTrain} inside a data-parallel step (lib/backend/replica_sync.ts):
+ * the statistics of the whole batch over all participating workers, and
+ * the gradient of the whole batch's loss. Worker s holds `n_s` of the `N`
+ * rows per channel and its loss has weight `w_s` in the batch loss `Σ w_s·L_s`;
+ * the trainer sums `w_s·∂L_s/∂θ`, so the gradient this worker passes down is
+ * `(∂L/∂x_s)/w_s`:
+ *
+ * ```
+ * μ = Σ n_s·μ_s / N,   σ² = Σ n_s·(σ_s² + (μ_s − μ)²) / N
+ * A = Σ_t w_t·Σdy_t,   B = Σ_t w_t·Σ(dy_t·x̂_t)
+ * dx_s = γ·rstd/N · (N·dy_s − (A + x̂_s·B)/w_s)
+ * ```
+ *
+ * (`dγ`, `dβ` stay this shard's sums: γ and β do not enter the statistics).
+ * With one worker of weight 1 this is the single-thread formula. Reductions
+ * are combined in float64 in participant order, the same in every worker.
+ */
+function syncedBatchNormTrain(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+  axes: number[],
+  sync: SyncStep,
+): BatchNormTrainResult {
+  const ch = x.shape[x.rank - 1];
+  const wasm = onWasm(x);
+  let stats: tf.Tensor[] = [];
+  let total = 0;
+  const f = tf.customGrad((xx, g, b, save) => {
+    const [xt, gt, bt] = [xx, g, b] as tf.Tensor[];
+    const rows = xt.size / ch;
+    // this shard's statistics (double sums in our wasm kernel; its y is not used)
+    const local = tf.tidy(() => {
+      const [, m, v] = wasm
+        ? tf.engine().runKernel(BATCH_NORM_TRAIN, { x: xt, gamma: gt, beta: bt }, {
+          epsilon,
+        }) as tf.Tensor[]
+        : (({ mean, variance }) => [null, mean, variance])(tf.moments(xt, axes));
+      return [m!.dataSync(), v!.dataSync()];
+    });
+    const mine = new Float64Array(1 + 2 * ch);
+    mine[0] = rows;
+    mine.set(local[0], 1);
+    mine.set(local[1], 1 + ch);
+    const parts = sync.allGather(mine);
+    total = parts.reduce((a, p) => a + p[0], 0);
+    const mu = new Float64Array(ch), v = new Float64Array(ch);
+    for (const p of parts) for (let c = 0; c < ch; c++) mu[c] += p[0] * p[1 + c];
+    for (let c = 0; c < ch; c++) mu[c] /= total;
+    for (const p of parts) {
+      for (let c = 0; c < ch; c++) {
+        const d = p[1 + c] - mu[c];
+        v[c] += p[0] * (p[1 + ch + c] + d * d);
+      }
+    }
+    for (let c = 0; c < ch; c++) v[c] /= total;
+    const mean = tf.tensor1d(Float32Array.from(mu));
+    const variance = tf.tensor1d(Float32Array.from(v));
+    const y = tf.batchNorm(xt, mean, variance, bt, gt, epsilon);
+    (save as (ts: tf.Tensor[]) => void)([xt, gt, mean, variance]);
+    stats = [tf.keep(mean), tf.keep(variance)];
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const d = Array.isArray(dy) ? dy[0] : dy;
+        const [sx, sg, sm, sv] = saved;
+        const w = sync.weight;
+        const r = tf.rsqrt(tf.add(sv, epsilon));
+        const xhat = tf.mul(tf.sub(sx, sm), r);
+        // this shard's Σdy, Σdy·x̂ (the kernel's dγ, dβ: double sums; its dx is local-only)
+        const [sdyx, sdy] = wasm && wasmKernel(BATCH_NORM_TRAIN_GRAD)
+          ? (tf.engine().runKernel(
+            BATCH_NORM_TRAIN_GRAD,
+            { x: sx, dy: d, gamma: sg, mean: sm, variance: sv },
+            { epsilon },
+          ) as tf.Tensor[]).slice(1)
+          : [tf.sum(tf.mul(d, xhat), axes), tf.sum(d, axes)];
+        const sums = new Float64Array(2 * ch);
+        const [a, bb] = [sdy.dataSync(), sdyx.dataSync()];
+        for (let c = 0; c < ch; c++) {
+          sums[c] = w * a[c];
+          sums[ch + c] = w * bb[c];
+        }
+        const got = sync.allGather(sums);
+        const A = new Float64Array(ch), B = new Float64Array(ch);
+        for (const p of got) {
+          for (let c = 0; c < ch; c++) {
+            A[c] += p[c];
+            B[c] += p[ch + c];
+          }
+        }
+        // a shard of weight 0 adds nothing to the batch loss: nothing flows down it
+        if (!(w > 0)) return [tf.zerosLike(sx), sdyx, sdy];
+        const aw = tf.tensor1d(Float32Array.from(A, (q) => q / w));
+        const bw = tf.tensor1d(Float32Array.from(B, (q) => q / w));
+        const inner = tf.sub(tf.sub(tf.mul(d, total), aw), tf.mul(xhat, bw));
+        const dx = tf.mul(inner, tf.div(tf.mul(sg, r), total));
+        return [dx, sdyx, sdy];
       },
     };
   });

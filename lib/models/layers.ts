@@ -18,6 +18,7 @@
  * const down = new AntiAliasDownsample1D({ factor: 2, order: 2 }).apply(x); // [null, 150, 64]
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkLayerInt, singleInput, singleShape } from "./custom_layer.ts";
 
 /** Arguments of {@link CircularPad1D}. */
 export interface CircularPad1DArgs {
@@ -42,23 +43,19 @@ export class CircularPad1D extends tf.layers.Layer {
 
   constructor(args: CircularPad1DArgs) {
     super({ name: args.name, trainable: args.trainable });
-    if (!Number.isInteger(args.padding) || args.padding < 0) {
-      throw new RangeError(
-        `CircularPad1D: padding must be a non-negative integer, got ${args.padding}`,
-      );
-    }
+    checkLayerInt("CircularPad1D", "padding", args.padding, 0);
     this.padding = args.padding;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const s = singleShape(inputShape);
     const t = s[1];
     return [s[0], t == null ? null : t + 2 * this.padding, s[2]];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const x = singleInput<tf.Tensor3D>(inputs);
       const p = this.padding;
       if (p === 0) return x.clone();
       const t = x.shape[1];
@@ -146,11 +143,7 @@ export class AntiAliasDownsample1D extends tf.layers.Layer {
     if (!Number.isInteger(factor) || factor < 2) {
       throw new RangeError(`AntiAliasDownsample1D: factor must be an integer > 1, got ${factor}`);
     }
-    if (!Number.isInteger(order) || order < 0) {
-      throw new RangeError(
-        `AntiAliasDownsample1D: order must be a non-negative integer, got ${order}`,
-      );
-    }
+    checkLayerInt("AntiAliasDownsample1D", "order", order, 0);
     if ((order * (factor - 1)) % 2 !== 0) {
       throw new RangeError(
         `AntiAliasDownsample1D: order * (factor - 1) must be even (factor ${factor}, order ${order})`,
@@ -161,14 +154,14 @@ export class AntiAliasDownsample1D extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const s = singleShape(inputShape);
     const t = s[1];
     return [s[0], t == null ? null : downsampleLength(t, this.factor, this.order), s[2]];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const x = singleInput<tf.Tensor3D>(inputs);
       const [n, t, c] = x.shape;
       const f = this.factor;
       const p = downsamplePadding(f, this.order);
@@ -220,17 +213,13 @@ export class ChannelSlice extends tf.layers.Layer {
 
   constructor(args: ChannelSliceArgs) {
     super({ name: args.name, trainable: args.trainable });
-    if (!Number.isInteger(args.channel) || args.channel < 0) {
-      throw new RangeError(
-        `ChannelSlice: channel must be a non-negative integer, got ${args.channel}`,
-      );
-    }
+    checkLayerInt("ChannelSlice", "channel", args.channel, 0);
     this.channel = args.channel;
     this.keepDims = args.keepDims ?? true;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const s = singleShape(inputShape);
     const c = s[s.length - 1];
     if (c != null && this.channel >= c) {
       throw new RangeError(
@@ -242,7 +231,7 @@ export class ChannelSlice extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const x = singleInput(inputs);
       const c = x.shape[x.rank - 1];
       if (this.channel >= c) {
         throw new RangeError(

@@ -48,6 +48,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { CheckpointError, ConfigError } from "../errors.ts";
+import { checkLayerInt, frameSequenceShape, singleInput, singleShape } from "./custom_layer.ts";
 import { layerSeed } from "./heads.ts";
 import type { StateDict, TorchTensor } from "./pytorch.ts";
 import { stripModulePrefix } from "./weights.ts";
@@ -201,11 +202,7 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
 
   constructor(args: MultiHeadSelfAttentionArgs) {
     super({ name: args.name, trainable: args.trainable });
-    if (!Number.isInteger(args.numHeads) || args.numHeads < 1) {
-      throw new RangeError(
-        `MultiHeadSelfAttention: numHeads must be a positive integer, got ${args.numHeads}`,
-      );
-    }
+    checkLayerInt("MultiHeadSelfAttention", "numHeads", args.numHeads, 1);
     checkProbability("MultiHeadSelfAttention dropout", args.dropout ?? 0);
     this.numHeads = args.numHeads;
     this.dropout = args.dropout ?? 0;
@@ -213,11 +210,7 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    const d = s[s.length - 1];
-    if (s.length !== 3 || d == null) {
-      throw new RangeError(`${this.name}: expects [batch, frames, d] input, got [${s}]`);
-    }
+    const { d } = frameSequenceShape(this.name, inputShape);
     if (d % this.numHeads !== 0) {
       throw new RangeError(`${this.name}: d ${d} is not divisible by numHeads ${this.numHeads}`);
     }
@@ -240,12 +233,12 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return singleShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const x = singleInput<tf.Tensor3D>(inputs);
       const [n, t, d] = x.shape;
       const h = this.numHeads, dh = d / h;
       const qkv = tf.fused.matMul({
@@ -341,22 +334,14 @@ export class PositionalEncoding extends tf.layers.Layer {
         `PositionalEncoding: kind must be "sinusoidal" or "learned", got ${args.kind}`,
       );
     }
-    if (!Number.isInteger(args.maxLen) || args.maxLen < 1) {
-      throw new RangeError(
-        `PositionalEncoding: maxLen must be a positive integer, got ${args.maxLen}`,
-      );
-    }
+    checkLayerInt("PositionalEncoding", "maxLen", args.maxLen, 1);
     this.kind = args.kind;
     this.maxLen = args.maxLen;
     this.seed = args.seed ?? 0;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    const d = s[s.length - 1];
-    if (s.length !== 3 || d == null) {
-      throw new RangeError(`${this.name}: expects [batch, frames, d] input, got [${s}]`);
-    }
+    const { shape: s, d } = frameSequenceShape(this.name, inputShape);
     if (s[1] != null && s[1] > this.maxLen) {
       throw new RangeError(`${this.name}: ${s[1]} frames exceed maxLen ${this.maxLen}`);
     }
@@ -372,12 +357,12 @@ export class PositionalEncoding extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return singleShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const x = singleInput<tf.Tensor3D>(inputs);
       const [, t, d] = x.shape;
       if (t > this.maxLen) {
         throw new RangeError(`${this.name}: ${t} frames exceed maxLen ${this.maxLen}`);
@@ -426,7 +411,7 @@ export class LayerNorm extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const s = singleShape(inputShape);
     const d = s[s.length - 1];
     if (d == null) throw new RangeError(`${this.name}: the last axis of [${s}] must be known`);
     this.gamma = this.addWeight("gamma", [d], "float32", tf.initializers.ones());
@@ -435,12 +420,12 @@ export class LayerNorm extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return singleShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const x = singleInput(inputs);
       const { mean, variance } = tf.moments(x, -1, true);
       return x.sub(mean).mul(tf.rsqrt(variance.add(this.epsilon)))
         .mul(this.gamma.read()).add(this.beta.read());

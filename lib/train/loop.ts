@@ -230,14 +230,21 @@ export interface FitArgs {
    * otherwise). The step equals the single-thread one up to float rounding
    * when the loss is a mean over samples; a batch-level loss (NT-Xent,
    * InfoNCE) sees each shard's samples as its negatives, as PyTorch DDP
-   * without a gather. Batch norm uses per-shard statistics (moving averages
-   * are averaged), dropout masks differ from a single-thread run. The
+   * without a gather. Batch norm normalises with the whole batch's
+   * statistics (exchanged between the workers, `syncBatchNorm`), so it
+   * trains as in one thread; dropout masks differ from a single-thread run. The
    * caller's model receives the weights at each epoch end (before
    * validation), at per-step validations, checkpoints and at the end.
    */
   workers?: number | "auto";
   /** Backend paths each worker tries (default `["blas", "wasm", "cpu"]`, see `initBackend`). */
   workerBackend?: BackendPath[];
+  /**
+   * With `workers`: batch norm over the whole batch (default true; see
+   * lib/backend/parallel.ts). False: each shard's own statistics (PyTorch
+   * DDP without SyncBatchNorm).
+   */
+  syncBatchNorm?: boolean;
   /** Extra modules each worker imports before rebuilding the model (e.g. custom layers). */
   workerImports?: string[];
 }
@@ -814,6 +821,7 @@ export async function fit(
       channelsLast: args.channelsLast ?? false,
       backend: args.workerBackend,
       imports: args.workerImports,
+      syncBatchNorm: args.syncBatchNorm,
     });
   }
 

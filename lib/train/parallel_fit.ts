@@ -224,6 +224,8 @@ export interface FitWorkersArgs {
   backend?: BackendPath[];
   /** Extra modules each worker imports before rebuilding the model. */
   imports?: string[];
+  /** Batch norm over the whole batch (default true; `DataParallelTrainerArgs.syncBatchNorm`). */
+  syncBatchNorm?: boolean;
 }
 
 /** The workers of one `fit` run (see the module documentation). */
@@ -269,6 +271,7 @@ export class FitWorkers {
       backend: args.backend,
       fallback: false,
       broadcastWeights: false, // every worker starts from factory.weights
+      syncBatchNorm: args.syncBatchNorm,
     });
     try {
       const os = args.optimizer.getState();

@@ -143,3 +143,21 @@ Deno.test("fit workers: a run killed mid-epoch resumes from its checkpoint to th
     await cleanup();
   }
 });
+
+Deno.test("fit workers: batch norm over the whole batch = single thread; per-shard statistics differ", async () => {
+  // SGD, not Adam: the conv bias before a batch norm has an exact-zero
+  // gradient, whose float noise Adam would turn into full-size steps
+  const args: Partial<FitArgs> = { optimizer: { name: "sgd", lr: 0.05, momentum: 0.9 } };
+  const model = { batchNorm: true };
+  const local = await run(args, 5, model);
+  const synced = await run({ ...args, workers: 2 }, 5, model);
+  const perShard = await run({ ...args, workers: 2, syncBatchNorm: false }, 5, model);
+  // all weights, the moving mean and variance included
+  const d = relDiff(synced.w, local.w);
+  assert(d <= 1e-5, `synced vs single thread: relative difference ${d}`);
+  synced.r.rows.forEach((row, i) =>
+    assertLess(Math.abs(row.trainLoss - local.r.rows[i].trainLoss), 1e-5)
+  );
+  const dp = relDiff(perShard.w, local.w);
+  assert(dp > 1e-3, `per-shard statistics should train differently, relative difference ${dp}`);
+});
