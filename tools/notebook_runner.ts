@@ -26,9 +26,9 @@ export const PROJECT_ROOT: string = resolve(dirname(fileURLToPath(import.meta.ur
 export const DRIVER: string = join(PROJECT_ROOT, "tools", "nb_driver.py");
 
 /** Scales a notebook can run at (see DESIGN.md). */
-export type Scale = "smoke" | "laptop" | "paper";
+export type Scale = "smoke" | "laptop" | "long" | "paper";
 /** Valid {@link Scale} values. */
-export const SCALES: readonly Scale[] = ["smoke", "laptop", "paper"];
+export const SCALES: readonly Scale[] = ["smoke", "laptop", "long", "paper"];
 
 /** Options of {@link runNotebook}. */
 export interface RunNotebookOptions {

@@ -1,14 +1,15 @@
 /**
- * `deno task yuan [--scale smoke|laptop|paper] [--resume] [--out DIR]
+ * `deno task yuan [--scale smoke|laptop|long|paper] [--resume] [--out DIR]
  *  [--stages a,b] [--datasets adl,wisdm] [--weights mtl_best.mdl]`
  *
  * Runs the Yuan et al. multi-task self-supervision experiment end to end
- * (lib/experiments/yuan) and writes its results to `results/yuan/` (smoke:
- * `.cache/yuan/smoke`). Long stages checkpoint; `--resume` continues a
+ * (lib/experiments/yuan) and writes its results to `results/yuan/` (long:
+ * `results/yuan-long/`, smoke: `.cache/yuan/smoke`). Long stages checkpoint; `--resume` continues a
  * killed run where it stopped.
  *
- * Example (the committed laptop run, in the background):
- *   nohup deno task yuan --scale laptop --resume > results/yuan/run.log 2>&1 &
+ * Example (the committed long run, in the background; re-run the same
+ * command after an interruption):
+ *   nohup deno task yuan --scale long --resume >> results/yuan-long/run.log 2>&1 &
  */
 import { parseArgs } from "node:util";
 import { initBackend } from "../lib/backend/mod.ts";
@@ -37,7 +38,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    "deno task yuan [--scale smoke|laptop|paper] [--resume] [--out DIR] [--stages " +
+    "deno task yuan [--scale smoke|laptop|long|paper] [--resume] [--out DIR] [--stages " +
       YUAN_STAGES.join(",") + "] [--datasets adl,wisdm] [--weights harnet10.mdl] [--seed N]",
   );
   Deno.exit(0);
@@ -55,7 +56,12 @@ for (const s of stages ?? []) {
   }
 }
 const spec = yuanSpec(scale, values.seed ? { seed: Number(values.seed) } : {});
-const outDir = values.out ?? (scale === "smoke" ? ".cache/yuan/smoke" : "results/yuan");
+const outDir = values.out ??
+  (scale === "smoke"
+    ? ".cache/yuan/smoke"
+    : scale === "long"
+    ? "results/yuan-long"
+    : "results/yuan");
 const info = await initBackend();
 console.log(
   `yuan: scale ${scale}, out ${outDir}, resume ${values.resume}, backend ${info.summary}\n` +

@@ -74,6 +74,12 @@ export type ParallelOptimizerSpec =
     eps?: number;
     /** Weight decay. Default 0 (torch-adam), 0.01 (torch-adamw). */
     weightDecay?: number;
+    /**
+     * AMSGrad (PyTorch `amsgrad=True`): keep the running maximum `vmax =
+     * max(vmax, v)` and divide by `sqrt(vmax) / sqrt(bc2) + eps` instead of
+     * `sqrt(v) / …`. Default false.
+     */
+    amsgrad?: boolean;
   }
   | {
     /** PyTorch SGD: momentum buffer = gradient on the first step, dampening, Nesterov. */
@@ -114,11 +120,12 @@ export const OPTIMIZER_KINDS: readonly ParallelOptimizerSpec["kind"][] = [
  *
  * @throws ConfigError naming the field: an unknown kind, `learningRate < 0`,
  *   a beta outside [0, 1), a negative epsilon / momentum / weight decay,
- *   Nesterov without momentum or with dampening.
+ *   Nesterov without momentum or with dampening, a non-boolean `amsgrad`.
  * @example
  * ```ts
  * resolveOptimizerSpec({ kind: "torch-adamw", learningRate: 1e-3 });
- * // { kind: "torch-adamw", learningRate: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 }
+ * // { kind: "torch-adamw", learningRate: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8,
+ * //   weightDecay: 0.01, amsgrad: false }
  * ```
  */
 export function resolveOptimizerSpec(
@@ -139,6 +146,12 @@ export function resolveOptimizerSpec(
   };
   const nonNegative = (name: string, v: number) => {
     if (!(v >= 0)) throw new ConfigError(`${who} ${name}: must be >= 0, got ${v}`);
+    return v;
+  };
+  const boolean = (name: string, v: unknown) => {
+    if (typeof v !== "boolean") {
+      throw new ConfigError(`${who} ${name}: must be true or false, got ${JSON.stringify(v)}`);
+    }
     return v;
   };
   const lr = spec.learningRate;
@@ -172,6 +185,7 @@ export function resolveOptimizerSpec(
           "weightDecay",
           spec.weightDecay ?? (spec.kind === "torch-adamw" ? 0.01 : 0),
         ),
+        amsgrad: boolean("amsgrad", spec.amsgrad ?? false),
       };
     case "torch-sgd": {
       const out: ResolvedTorchSpec = {
@@ -191,15 +205,17 @@ export function resolveOptimizerSpec(
 }
 
 /**
- * The slot buffers (moments) a kind keeps, by name: `m`, `v` (Adam kinds),
- * `momentum` (momentum kinds; torch-sgd only with momentum ≠ 0).
+ * The slot buffers (moments) a kind keeps, by name: `m`, `v` (Adam kinds;
+ * plus `vmax`, the running maximum of `v`, with `amsgrad`), `momentum`
+ * (momentum kinds; torch-sgd only with momentum ≠ 0).
  */
 export function optimizerSlotNames(spec: ResolvedOptimizerSpec): string[] {
   switch (spec.kind) {
     case "adam":
+      return ["m", "v"];
     case "torch-adam":
     case "torch-adamw":
-      return ["m", "v"];
+      return spec.amsgrad ? ["m", "v", "vmax"] : ["m", "v"];
     case "momentum":
       return ["momentum"];
     case "torch-sgd":
@@ -225,7 +241,7 @@ export interface FlatOptimizerState {
    * adam keeps one optimizer-wide count in `scalars`).
    */
   steps: number[];
-  /** Slot buffers by name (`m`, `v`, `momentum`), each as long as the flat parameters. */
+  /** Slot buffers by name (`m`, `v`, `vmax`, `momentum`), each as long as the flat parameters. */
   slots: Record<string, Float32Array>;
   /** Scalar state (tfjs adam: `accBeta1`, `accBeta2`). */
   scalars: Record<string, number>;
@@ -342,6 +358,45 @@ function adamLoop(
 }
 
 /**
+ * {@link adamLoop} with AMSGrad (PyTorch `amsgrad=True`): `vmax = max(vmax,
+ * v)` (of the stored float32 values, as `torch.maximum`) replaces `v` in the
+ * denominator.
+ */
+function amsgradLoop(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  vmax: Float32Array,
+  from: number,
+  to: number,
+  c: AdamConstants,
+): void {
+  const {
+    beta1,
+    oneMinusBeta1,
+    beta2,
+    oneMinusBeta2,
+    stepSize,
+    invBc2,
+    invSqrtBc2,
+    eps,
+    keep,
+    l2,
+  } = c;
+  for (let j = from; j < to; j++) {
+    const pj = p[j];
+    const gj = l2 !== 0 ? f32(g[j] + l2 * pj) : g[j];
+    const mj = beta1 * m[j] + oneMinusBeta1 * gj;
+    const vj = beta2 * v[j] + oneMinusBeta2 * (gj * gj);
+    m[j] = mj;
+    v[j] = vj;
+    vmax[j] = Math.max(vmax[j], v[j]);
+    p[j] = pj * keep - (stepSize * m[j]) / (Math.sqrt(invBc2 * vmax[j]) * invSqrtBc2 + eps);
+  }
+}
+
+/**
  * PyTorch's update rules (`torch.optim.Adam` / `AdamW` / `SGD`) on ranges of
  * Float32Arrays: the one implementation behind the `torch-*` kinds of
  * {@link FlatOptimizer} and the optimisers of lib/train/optimisers.ts. Keeps
@@ -424,6 +479,8 @@ export class TorchUpdate {
           l2: s.weightDecay,
         });
       }
+    } else if (s.amsgrad) {
+      amsgradLoop(p, g, slots.m, slots.v, slots.vmax, from, to, this.adam(t, lr));
     } else adamLoop(p, g, slots.m, slots.v, from, to, this.adam(t, lr));
   }
 }

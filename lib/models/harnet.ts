@@ -20,6 +20,13 @@
  * residual blocks, then its BN / ReLU / Downsample; heads are `classifier.*`
  * or `<task>_h.linear1`.
  *
+ * Initialisation (`init`, see `heads.ts` for the facts): `"kaiming"`
+ * (default; Kaiming normal fan-out, truncated, zero head biases), `"torch"`
+ * (PyTorch's default U(±1/√fan_in) kernels and head biases) or
+ * `"ssl-wearables"` (what ssl-wearables' `Resnet` gets from its
+ * `weight_init`: untruncated Kaiming normal fan-out on every conv and linear
+ * weight, linear biases left at PyTorch's default). Batch norm γ = 1, β = 0.
+ *
  * @example
  * const model = harnet10({ head: "eva", numClasses: 5, seed: 1 });
  * const logits = model.predict(tf.zeros([8, 3, 300])) as tf.Tensor; // [8, 5]
@@ -29,7 +36,14 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.ts";
 import { AntiAliasDownsample1D, CircularPad1D, downsampleLength } from "./layers.ts";
 import { batchNormalization } from "./batchnorm.ts";
-import { type HarnetHead, headOutputs, layerSeed } from "./heads.ts";
+import {
+  type HarnetHead,
+  type HarnetInit,
+  harnetKernelInit,
+  type HeadArgs,
+  headOutputs,
+  resolveInit,
+} from "./heads.ts";
 
 /** One stage `conv → [ResBlock]^resBlocks → BN → ReLU → Downsample` (ssl-wearables' cfg tuple). */
 export interface HarnetStage {
@@ -70,6 +84,13 @@ export interface HarnetConfig {
   hiddenUnits: number;
   /** Feature dimension (last stage channels × final length). */
   featureDim: number;
+  /**
+   * Weight initialisation the model was built with (metadata written before
+   * the option existed reads as `"kaiming"`, what those models used).
+   */
+  init: HarnetInit;
+  /** Initialisation of a head attached by {@link withHead}, when it differs from `init`. */
+  headInit?: HarnetInit;
 }
 
 const st = (
@@ -164,17 +185,14 @@ export interface HarnetArgs {
   hiddenUnits?: number;
   /** Seed of the weight initialisation (default 0); same seed → same weights. */
   seed?: number;
+  /**
+   * Weight initialisation of the convolutions and the head (default
+   * `"kaiming"`, for backward compatibility; `"torch"`, `"ssl-wearables"`):
+   * see the module doc and {@link HarnetInit}.
+   */
+  init?: HarnetInit;
   /** Model name (default: the variant). */
   name?: string;
-}
-
-function kaiming(seed: number, name: string) {
-  return tf.initializers.varianceScaling({
-    scale: 2,
-    mode: "fanOut",
-    distribution: "normal",
-    seed: layerSeed(seed, name),
-  });
 }
 
 function conv(
@@ -183,6 +201,7 @@ function conv(
   filters: number,
   kernelSize: number,
   seed: number,
+  init: HarnetInit,
 ): tf.SymbolicTensor {
   if (kernelSize % 2 !== 1) {
     throw new ConfigError(`${name}: only odd kernel sizes are supported, got ${kernelSize}`);
@@ -196,7 +215,7 @@ function conv(
     kernelSize,
     padding: "valid",
     useBias: false,
-    kernelInitializer: kaiming(seed, name),
+    kernelInitializer: harnetKernelInit(init, seed, name, filters * kernelSize),
   }).apply(padded) as tf.SymbolicTensor;
 }
 
@@ -247,6 +266,7 @@ export function harnetConfig(args: HarnetArgs = {}): HarnetConfig {
     numClasses: head === "mtl" ? 2 : args.numClasses ?? 2,
     hiddenUnits: args.hiddenUnits ?? 512,
     featureDim: stages[stages.length - 1].channels * len,
+    init: resolveInit(args.init),
   };
 }
 
@@ -264,14 +284,14 @@ export function harnet(args: HarnetArgs = {}): tf.LayersModel {
   ) as tf.SymbolicTensor;
   for (const [si, s] of cfg.stages.entries()) {
     const p = `feature_extractor.layer${si + 1}`;
-    x = conv(x, `${p}.0`, s.channels, s.kernelSize, seed);
+    x = conv(x, `${p}.0`, s.channels, s.kernelSize, seed, cfg.init);
     for (let j = 1; j <= s.resBlocks; j++) {
       const b = `${p}.${j}`;
       const identity = x;
       let y = relu(bn(x, `${b}.bn1`), `${b}.relu1`);
-      y = conv(y, `${b}.conv1`, s.channels, s.resKernelSize, seed);
+      y = conv(y, `${b}.conv1`, s.channels, s.resKernelSize, seed, cfg.init);
       y = relu(bn(y, `${b}.bn2`), `${b}.relu2`);
-      y = conv(y, `${b}.conv2`, s.channels, s.resKernelSize, seed);
+      y = conv(y, `${b}.conv2`, s.channels, s.resKernelSize, seed, cfg.init);
       x = tf.layers.add({ name: `${b}.add` }).apply([y, identity]) as tf.SymbolicTensor;
     }
     const m = s.resBlocks;
@@ -294,6 +314,7 @@ export function harnet(args: HarnetArgs = {}): tf.LayersModel {
     numClasses: cfg.numClasses,
     hiddenUnits: cfg.hiddenUnits,
     seed,
+    init: cfg.init,
   });
   const model = tf.model({
     inputs: input,
@@ -319,10 +340,16 @@ export function harnet30(args: Omit<HarnetArgs, "variant" | "stages"> = {}): tf.
   return harnet({ ...args, variant: "harnet30" });
 }
 
-/** The {@link HarnetConfig} a model was built with, or null for other models. */
+/**
+ * The {@link HarnetConfig} a model was built with, or null for other models.
+ * Metadata without `init` (written before the option) reads as `"kaiming"`.
+ */
 export function getHarnetConfig(model: tf.LayersModel): HarnetConfig | null {
-  const meta = model.getUserDefinedMetadata() as { harnet?: HarnetConfig } | undefined;
-  return meta?.harnet ?? null;
+  const meta = model.getUserDefinedMetadata() as
+    | { harnet?: Omit<HarnetConfig, "init"> & { init?: HarnetInit } }
+    | undefined;
+  const cfg = meta?.harnet;
+  return cfg ? { ...cfg, init: cfg.init ?? "kaiming" } : null;
 }
 
 /** The feature extractor of a harnet: same input, output `[N, featureDim]`, layers shared. */
@@ -330,7 +357,10 @@ export function harnetEncoder(model: tf.LayersModel): tf.LayersModel {
   const features = model.getLayer("feature_extractor.flatten").output as tf.SymbolicTensor;
   const enc = tf.model({ inputs: model.inputs, outputs: features, name: `${model.name}_encoder` });
   const cfg = getHarnetConfig(model);
-  if (cfg) enc.setUserDefinedMetadata({ harnet: { ...cfg, head: "none" } });
+  if (cfg) {
+    const { headInit: _head, ...base } = cfg;
+    enc.setUserDefinedMetadata({ harnet: { ...base, head: "none" } });
+  }
   return enc;
 }
 
@@ -338,29 +368,33 @@ export function harnetEncoder(model: tf.LayersModel): tf.LayersModel {
  * A harnet with a new head on `model`'s feature extractor (layers shared).
  * E.g. load the MTL checkpoint into `harnet10({ head: "mtl" })`, then
  * `withHead(model, "eva", { numClasses: 6 })` to fine-tune a classifier.
+ * `args.init` defaults to the model's recorded `init` (`"kaiming"` without
+ * harnet metadata); a different one is recorded as `headInit`.
  */
 export function withHead(
   model: tf.LayersModel,
   head: HarnetHead,
-  args: { numClasses?: number; hiddenUnits?: number; seed?: number } = {},
+  args: HeadArgs = {},
 ): tf.LayersModel {
   const features = model.getLayer("feature_extractor.flatten").output as tf.SymbolicTensor;
-  const outs = headOutputs(features, head, args);
+  const cfg = getHarnetConfig(model);
+  const init = resolveInit(args.init, cfg?.init ?? "kaiming");
+  const outs = headOutputs(features, head, { ...args, init });
   const out = tf.model({
     inputs: model.inputs,
     outputs: outs.length ? outs : features,
     name: `${model.name}_${head}`,
   });
-  const cfg = getHarnetConfig(model);
   if (cfg) {
-    out.setUserDefinedMetadata({
-      harnet: {
-        ...cfg,
-        head,
-        numClasses: head === "mtl" ? 2 : args.numClasses ?? 2,
-        hiddenUnits: args.hiddenUnits ?? 512,
-      },
-    });
+    const { headInit: _old, ...base } = cfg;
+    const next: HarnetConfig = {
+      ...base,
+      head,
+      numClasses: head === "mtl" ? 2 : args.numClasses ?? 2,
+      hiddenUnits: args.hiddenUnits ?? 512,
+    };
+    if (init !== cfg.init) next.headInit = init;
+    out.setUserDefinedMetadata({ harnet: next });
   }
   return out;
 }

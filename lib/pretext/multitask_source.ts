@@ -4,10 +4,35 @@
  * with one binary label per task, and the loss (the equal-weight mean of
  * the task heads' cross-entropies, per-head loss and accuracy reported).
  *
+ * Two ways to form training batches (`sampling`):
+ *
+ * - `"pool"` (default): windows drawn from the whole pool ∝ std (or
+ *   uniformly), `windowsPerEpoch` draws per epoch, with replacement only
+ *   when that exceeds the pool.
+ * - `"subjects"`: ssl-wearables' batches (`mtl.py`'s `DataLoader` over
+ *   `SSL_dataset`, `batch_size = batch_subject_num`, `shuffle=True`,
+ *   `collate_fn=subject_collate`). Each epoch the subjects are shuffled and
+ *   taken `subjectsPerBatch` at a time; each contributes `batchSize /
+ *   subjectsPerBatch` windows drawn ∝ std without replacement within the
+ *   subject (`weighted_epoch_sample`; uniformly with `weighting:
+ *   "uniform"`), and the subjects' windows are concatenated in order. A
+ *   subject with fewer windows than that is drawn with replacement
+ *   (ssl-wearables asserts instead). An epoch is one pass over the subjects,
+ *   `floor(subjects / subjectsPerBatch)` steps: the leftover subjects of a
+ *   pass are skipped (the `DataLoader`, `drop_last=False`, would give them a
+ *   smaller last batch; here every batch has `batchSize` windows and the
+ *   reshuffle makes every subject equally likely to be skipped). With
+ *   `windowsPerEpoch`, an epoch is `ceil(windowsPerEpoch / batchSize)` full
+ *   batches, cycling through as many subject orders as needed (each pass
+ *   reshuffled).
+ *
  * Every random choice of epoch `e`, step `s` derives from `(seed, e, s)`:
- * the std-weighted sampler is seeded by `mixSeed(seed, e, 1)`, the
- * transforms and augmentation of step `s` by `mixSeed(seed, e, s, 2)`, so a
- * resumed run sees the batches of an uninterrupted one.
+ * the pool's std-weighted sampler is seeded by `mixSeed(seed, e, 1)`; with
+ * `"subjects"` the subject order of pass `q` by `mixSeed(seed, e, q, 3)` and
+ * the draws of the batch's `j`-th subject by `mixSeed(seed, e, s, 4, j)`; the
+ * transforms and augmentation of step `s` by `mixSeed(seed, e, s, 2)`. So a
+ * resumed run sees the batches of an uninterrupted one, and any step can be
+ * computed on its own.
  *
  * @example
  * ```ts
@@ -18,12 +43,20 @@
  *   loss: multitaskLoss(),
  *   validation: multitaskSource(held, { seed: 1, evaluation: true }),
  * });
+ * // ssl-wearables' batches: 4 subjects × 16 windows each
+ * multitaskSource(pool, { batchSize: 64, sampling: "subjects", subjectsPerBatch: 4, seed: 1 });
  * ```
  * @module
  */
 import type { Windows } from "../data/types.ts";
 import { ConfigError } from "../errors.ts";
-import { weightedSampler } from "../signal/sampling.ts";
+import {
+  drawFromGroup,
+  groupIndices,
+  samplingWeights,
+  weightedSampler,
+} from "../signal/sampling.ts";
+import { rng } from "../random.ts";
 import type { BatchSource } from "../train/batches.ts";
 import { mixSeed } from "../train/random.ts";
 import {
@@ -37,8 +70,25 @@ import {
 export interface MultitaskSourceArgs {
   /** Windows per optimiser step (default 64, ssl-wearables). */
   batchSize?: number;
-  /** Draws per epoch (default: the number of windows). */
+  /**
+   * Draws per epoch (default: the number of windows with `"pool"`; one pass
+   * over the subjects with `"subjects"`, where a given value is rounded up
+   * to whole batches).
+   */
   windowsPerEpoch?: number | null;
+  /**
+   * How training batches are formed (see the module doc): `"pool"` (default,
+   * draws from the whole pool) or `"subjects"` (ssl-wearables: each batch
+   * `subjectsPerBatch` subjects × `batchSize / subjectsPerBatch` windows).
+   * Ignored with `evaluation`.
+   */
+  sampling?: "pool" | "subjects";
+  /**
+   * Subjects per batch with `sampling: "subjects"` (required there;
+   * ssl-wearables' `batch_subject_num`); must divide `batchSize` and be at
+   * most the number of subjects.
+   */
+  subjectsPerBatch?: number;
   /** `"std"` (default) draws windows ∝ their std; `"uniform"` draws uniformly. */
   weighting?: "std" | "uniform";
   /** Pretext tasks (default all four, {@link PRETEXT_TASKS}). */
@@ -87,6 +137,16 @@ export function multitaskSource(windows: Windows, args: MultitaskSourceArgs): Ba
       },
     };
   }
+  const sampling = args.sampling ?? "pool";
+  if (sampling !== "pool" && sampling !== "subjects") {
+    throw new ConfigError(
+      `multitaskSource: sampling must be "pool" or "subjects", got "${sampling}"`,
+    );
+  }
+  if (sampling === "subjects") return subjectSource(windows, args, tasks);
+  if (args.subjectsPerBatch !== undefined) {
+    throw new ConfigError('multitaskSource: subjectsPerBatch needs sampling: "subjects"');
+  }
   const batchSize = args.batchSize ?? 64;
   const perEpoch = args.windowsPerEpoch ?? windows.n;
   if (!(batchSize >= 1) || !(perEpoch >= 1)) {
@@ -119,6 +179,118 @@ export function multitaskSource(windows: Windows, args: MultitaskSourceArgs): Ba
       });
       return {
         x: { data: b.x, shape: shape(b.n) },
+        y: tasks.map((t) => ({ data: b.labels[t], shape: [b.n] })),
+      };
+    },
+  };
+}
+
+/** The windows of `sampling: "subjects"` batches, step by step (see {@link subjectBatchPlan}). */
+export interface SubjectBatchPlan {
+  /** Steps per epoch (`floor(subjects / subjectsPerBatch)`, or from `windowsPerEpoch`). */
+  stepsPerEpoch: number;
+  /** Subjects per batch. */
+  subjectsPerBatch: number;
+  /** Windows each subject contributes (`batchSize / subjectsPerBatch`). */
+  windowsPerSubject: number;
+  /** The distinct subjects, in order of first appearance in `windows.subject`. */
+  subjects: string[];
+  /**
+   * Window indices of step `step` of epoch `epoch` (`batchSize` of them,
+   * subject after subject), a pure function of `(seed, epoch, step)`.
+   */
+  indices(epoch: number, step: number): Int32Array;
+}
+
+/**
+ * The window indices behind {@link multitaskSource}'s `sampling: "subjects"`
+ * batches (before transforms and augmentation): `args.batchSize` (default
+ * 64), `args.subjectsPerBatch`, `args.windowsPerEpoch`, `args.weighting` and
+ * `args.seed` as there. Useful to inspect or reuse ssl-wearables' subject
+ * batches for another pretext.
+ *
+ * @throws ConfigError without `subjectsPerBatch`, when it is not an integer
+ *   in 1..subjects or does not divide `batchSize`, or for a bad `windowsPerEpoch`.
+ */
+export function subjectBatchPlan(windows: Windows, args: MultitaskSourceArgs): SubjectBatchPlan {
+  const batchSize = args.batchSize ?? 64;
+  const spb = args.subjectsPerBatch;
+  if (windows.subject.length !== windows.n) {
+    throw new ConfigError(
+      `multitaskSource: windows.subject has ${windows.subject.length} entries for ${windows.n} windows`,
+    );
+  }
+  const groups = groupIndices(windows.subject);
+  const nSubjects = groups.keys.length;
+  if (spb === undefined) {
+    throw new ConfigError('multitaskSource: sampling "subjects" needs subjectsPerBatch');
+  }
+  if (!Number.isInteger(spb) || spb < 1 || spb > nSubjects) {
+    throw new ConfigError(
+      `multitaskSource: subjectsPerBatch must be an integer in 1..${nSubjects} (the subjects), got ${spb}`,
+    );
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize % spb !== 0) {
+    throw new ConfigError(
+      `multitaskSource: batchSize ${batchSize} must be a positive multiple of subjectsPerBatch ${spb}`,
+    );
+  }
+  const perSubject = batchSize / spb;
+  const groupsPerPass = Math.floor(nSubjects / spb);
+  const wpe = args.windowsPerEpoch;
+  if (wpe != null && !(wpe >= 1)) {
+    throw new ConfigError(`multitaskSource: windowsPerEpoch ${wpe} must be >= 1`);
+  }
+  const weights = samplingWeights(windows, { weighting: args.weighting ?? "std" });
+  let order: ArrayLike<number> = [];
+  let orderKey = "";
+  return {
+    stepsPerEpoch: wpe == null ? groupsPerPass : Math.ceil(wpe / batchSize),
+    subjectsPerBatch: spb,
+    windowsPerSubject: perSubject,
+    subjects: groups.keys,
+    indices: (epoch, step) => {
+      const pass = Math.floor(step / groupsPerPass);
+      const key = `${epoch}:${pass}`;
+      if (key !== orderKey) {
+        order = rng(mixSeed(args.seed, epoch, pass, 3)).permutation(nSubjects);
+        orderKey = key;
+      }
+      const first = (step % groupsPerPass) * spb;
+      const idx = new Int32Array(batchSize);
+      for (let j = 0; j < spb; j++) {
+        const draw = drawFromGroup(
+          groups.members[order[first + j]],
+          weights,
+          perSubject,
+          mixSeed(args.seed, epoch, step, 4, j),
+        );
+        idx.set(draw, j * perSubject);
+      }
+      return idx;
+    },
+  };
+}
+
+/** `sampling: "subjects"` (see the module doc). */
+function subjectSource(
+  windows: Windows,
+  args: MultitaskSourceArgs,
+  tasks: PretextTask[],
+): BatchSource {
+  const plan = subjectBatchPlan(windows, args);
+  const batchSize = plan.subjectsPerBatch * plan.windowsPerSubject;
+  return {
+    stepsPerEpoch: plan.stepsPerEpoch,
+    samplesPerEpoch: plan.stepsPerEpoch * batchSize,
+    batch: ({ epoch, step }) => {
+      const b = makeMultitaskBatch(windows, plan.indices(epoch, step), {
+        tasks,
+        augment: args.augment,
+        seed: mixSeed(args.seed, epoch, step, 2),
+      });
+      return {
+        x: { data: b.x, shape: [b.n, windows.channels, windows.length] },
         y: tasks.map((t) => ({ data: b.labels[t], shape: [b.n] })),
       };
     },

@@ -12,14 +12,23 @@
  * `|a| = sqrt(x² + y² + z²)` (orientation-invariant, what the paper's
  * "movement" means); `stdOf: "axes"` uses the mean of the per-axis stds.
  *
+ * Per-subject draws (ssl-wearables' pre-training batches: each subject
+ * contributes `num_sample_per_subject` windows drawn without replacement ∝
+ * std, `data_loader.py: weighted_epoch_sample`) are {@link groupIndices} +
+ * {@link drawFromGroup}; the weighted draws themselves are
+ * {@link drawWithoutReplacement} and {@link drawWithReplacement}.
+ *
  * @example
  * for (const batch of weightedSampler(w, { seed: 1, batchSize: 64 })) {
  *   const xb = selectWindows(w, batch); // one epoch of w.n draws, 64 at a time
  * }
+ * // 16 windows of one subject, ∝ std, without replacement
+ * const { keys, members } = groupIndices(w.subject);
+ * const idx = drawFromGroup(members[0], samplingWeights(w), 16, 7);
  */
 import type { Windows } from "../data/types.ts";
 import { ConfigError } from "../errors.ts";
-import { rng } from "./random.ts";
+import { type Rng, rng } from "./random.ts";
 
 /** Options for {@link weightedSampler}. */
 export interface SamplerOptions {
@@ -100,6 +109,126 @@ export function samplingWeights(
   return w;
 }
 
+function checkWeights(weights: ArrayLike<number>, k: number, what: string): void {
+  if (!(Number.isInteger(k) && k >= 0)) {
+    throw new ConfigError(`${what}: k must be an integer >= 0, got ${k}`);
+  }
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i];
+    if (!(w >= 0) || !Number.isFinite(w)) {
+      throw new ConfigError(`${what}: weight ${i} is ${w} (weights must be finite and >= 0)`);
+    }
+    total += w;
+  }
+  if (k > 0 && !(total > 0)) throw new ConfigError(`${what}: the weights sum to 0`);
+}
+
+const asRng = (seed: number | Rng): Rng => typeof seed === "number" ? rng(seed) : seed;
+
+/**
+ * `k` indices into `weights`, drawn independently (with replacement) with
+ * probability `weights[i] / sum(weights)` (inverse CDF, one uniform per
+ * draw). `seed` is a seed or a stream to consume (then `k` numbers are taken
+ * from it).
+ *
+ * @throws ConfigError for negative or non-finite weights, or weights summing to 0.
+ */
+export function drawWithReplacement(
+  weights: ArrayLike<number>,
+  k: number,
+  seed: number | Rng,
+): Int32Array {
+  checkWeights(weights, k, "drawWithReplacement");
+  const r = asRng(seed);
+  const cdf = new Float64Array(weights.length);
+  let acc = 0;
+  for (let i = 0; i < weights.length; i++) cdf[i] = acc += weights[i];
+  const draws = new Int32Array(k);
+  for (let j = 0; j < k; j++) {
+    const u = r.next() * acc;
+    let lo = 0, hi = cdf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] > u) hi = mid;
+      else lo = mid + 1;
+    }
+    draws[j] = lo;
+  }
+  return draws;
+}
+
+/**
+ * `k` distinct indices into `weights`, drawn without replacement with
+ * probability ∝ weight: the distribution of numpy's
+ * `np.random.choice(n, k, replace=False, p=w / w.sum())` (each draw ∝ the
+ * weights of the items not yet drawn), computed with Efraimidis–Spirakis
+ * keys `log(u) / w` (the k largest; ties by index). Returned in draw order
+ * (largest key first). Items of weight 0 come only after every positive one.
+ * `seed` is a seed or a stream to consume (`weights.length` numbers).
+ *
+ * @throws ConfigError when `k` > `weights.length`, for negative or
+ *   non-finite weights, or weights summing to 0.
+ */
+export function drawWithoutReplacement(
+  weights: ArrayLike<number>,
+  k: number,
+  seed: number | Rng,
+): Int32Array {
+  checkWeights(weights, k, "drawWithoutReplacement");
+  if (k > weights.length) {
+    throw new ConfigError(
+      `drawWithoutReplacement: ${k} draws from ${weights.length} items without replacement`,
+    );
+  }
+  const r = asRng(seed);
+  const keys = Array.from(weights, (w, i) => {
+    const u = r.next();
+    return { i, key: w > 0 ? Math.log(1 - u) / w : -Infinity };
+  });
+  keys.sort((a, b) => b.key - a.key || a.i - b.i);
+  return Int32Array.from(keys.slice(0, k), (x) => x.i);
+}
+
+/**
+ * The indices of each distinct key (e.g. `windows.subject`), keys in order
+ * of first appearance, indices ascending within a key.
+ */
+export function groupIndices(keys: readonly string[]): { keys: string[]; members: Int32Array[] } {
+  const at = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    const list = at.get(k);
+    if (list) list.push(i);
+    else at.set(k, [i]);
+  });
+  return { keys: [...at.keys()], members: [...at.values()].map((l) => Int32Array.from(l)) };
+}
+
+/**
+ * `k` items of one group (`members`, indices into `weights`, e.g. one
+ * subject's windows with {@link samplingWeights}), drawn ∝ their weights:
+ * without replacement ({@link drawWithoutReplacement}) when the group has at
+ * least `k` members, otherwise with replacement ({@link drawWithReplacement}),
+ * so a group smaller than `k` still yields `k` items (ssl-wearables instead
+ * asserts that every subject has at least `num_sample_per_subject` windows).
+ * Returns indices into `weights` (members' values).
+ *
+ * @throws ConfigError for an empty group (with k > 0) or bad weights.
+ */
+export function drawFromGroup(
+  members: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  k: number,
+  seed: number | Rng,
+): Int32Array {
+  if (members.length === 0 && k > 0) throw new ConfigError("drawFromGroup: empty group");
+  const w = Float64Array.from(members, (m) => weights[m]);
+  const local = members.length >= k
+    ? drawWithoutReplacement(w, k, seed)
+    : drawWithReplacement(w, k, seed);
+  return local.map((j) => members[j]);
+}
+
 /**
  * Yield batches of window indices drawn with probability ∝ std (or
  * uniformly), `numSamples` draws per epoch, reproducible from `seed`.
@@ -124,28 +253,8 @@ export function* weightedSampler(windows: Windows, opts: SamplerOptions): Genera
       `weightedSampler: numSamples ${num} > ${windows.n} windows without replacement`,
     );
   }
-  const cdf = new Float64Array(p.length);
-  let acc = 0;
-  for (let i = 0; i < p.length; i++) cdf[i] = acc += p[i];
   for (let e = 0; e < epochs; e++) {
-    let draws: Int32Array;
-    if (replace) {
-      draws = new Int32Array(num);
-      for (let k = 0; k < num; k++) {
-        const u = r.next() * acc;
-        let lo = 0, hi = cdf.length - 1;
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          if (cdf[mid] > u) hi = mid;
-          else lo = mid + 1;
-        }
-        draws[k] = lo;
-      }
-    } else {
-      const keys = Array.from(p, (pi, i) => ({ i, key: Math.log(1 - r.next()) / pi }));
-      keys.sort((a, b) => b.key - a.key || a.i - b.i);
-      draws = Int32Array.from(keys.slice(0, num), (k) => k.i);
-    }
+    const draws = replace ? drawWithReplacement(p, num, r) : drawWithoutReplacement(p, num, r);
     for (let s = 0; s < num; s += batchSize) yield draws.slice(s, Math.min(num, s + batchSize));
   }
 }

@@ -72,7 +72,11 @@ export interface Optimizer {
   applyGradients(params: Param[], grads: (tf.Tensor | null | undefined)[]): void;
   /** Copy the state out (moments, steps) as plain data. */
   getState(): OptimizerState;
-  /** Restore a state from {@link Optimizer.getState}; disposes current buffers. */
+  /**
+   * Restore a state from {@link Optimizer.getState}; disposes current buffers.
+   * Refuses (ConfigError) a state whose slots are not this optimiser's, e.g.
+   * one saved without `amsgrad` restored into an AMSGrad optimiser.
+   */
   setState(state: OptimizerState): void;
   /** Free all buffers. */
   dispose(): void;
@@ -111,7 +115,7 @@ abstract class BaseOptimizer implements Optimizer {
     return { ...this.rule.spec, learningRate: this.lr };
   }
 
-  /** Slot names this optimiser keeps per parameter (`m`, `v` or `momentum`). */
+  /** Slot names this optimiser keeps per parameter (`m`, `v`, `vmax` with AMSGrad, or `momentum`). */
   get slotNames(): readonly string[] {
     return this.rule.slotNames;
   }
@@ -175,6 +179,16 @@ abstract class BaseOptimizer implements Optimizer {
         `optimizer state: saved by "${state.name}", restoring into "${this.name}"`,
       );
     }
+    const want = this.rule.slotNames;
+    for (const [key, saved] of Object.entries(state.params)) {
+      const have = Object.keys(saved.slots);
+      if (have.length !== want.length || !want.every((n) => n in saved.slots)) {
+        throw new ConfigError(
+          `optimizer state: parameter "${key}" has slots [${have}], ${this.name} keeps ` +
+            `[${want}] (saved with other settings, e.g. amsgrad or momentum)`,
+        );
+      }
+    }
     this.dispose();
     this.lr = state.lr;
     for (const [key, saved] of Object.entries(state.params)) {
@@ -209,9 +223,18 @@ export interface AdamArgs {
    * before the Adam step (PyTorch `AdamW`, default 0.01).
    */
   weightDecay?: number;
+  /**
+   * AMSGrad (default false): PyTorch `Adam(amsgrad=True)` / `AdamW(amsgrad=True)`;
+   * ssl-wearables pre-trains with it. A third slot, `vmax`, keeps the running
+   * maximum of the second moment and replaces it in the denominator:
+   * `m = β1·m + (1−β1)·g`, `v = β2·v + (1−β2)·g²`, `vmax = max(vmax, v)`,
+   * `p −= lr/(1−β1^t) · m / (sqrt(vmax)/sqrt(1−β2^t) + eps)` (AdamW: the
+   * decoupled decay first; Adam: the L2 term added to `g`).
+   */
+  amsgrad?: boolean;
 }
 
-/** Adam / AdamW with PyTorch's update rule (bias-corrected, eps outside the sqrt). */
+/** Adam / AdamW with PyTorch's update rule (bias-corrected, eps outside the sqrt; optionally AMSGrad). */
 export class Adam extends BaseOptimizer {
   readonly name: string;
 
@@ -224,6 +247,7 @@ export class Adam extends BaseOptimizer {
       beta2: args.beta2,
       eps: args.eps,
       weightDecay: args.weightDecay,
+      amsgrad: args.amsgrad,
     }, name);
     this.name = name;
   }

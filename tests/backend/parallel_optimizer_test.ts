@@ -5,7 +5,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { initBackend } from "../../lib/backend/select.ts";
-import { FlatOptimizer, type ParallelOptimizerSpec } from "../../lib/backend/parallel_optimizer.ts";
+import {
+  FlatOptimizer,
+  type ParallelOptimizerSpec,
+  resolveOptimizerSpec,
+} from "../../lib/backend/parallel_optimizer.ts";
 import { makeOptimizer, type OptimizerSpec } from "../../lib/train/optimisers.ts";
 import { rng } from "../../lib/random.ts";
 import { relErr as relDiff } from "./_grad_util.ts";
@@ -118,6 +122,15 @@ Deno.test("FlatOptimizer torch-* = lib/train/optimisers.ts (Adam, AdamW, SGD) to
       { kind: "torch-adamw", learningRate: 0.05, beta2: 0.99 },
       { name: "adamw", lr: 0.05, beta2: 0.99 },
     ],
+    // AMSGrad: the all-zero gradient of step 3 makes v fall below its maximum
+    [
+      { kind: "torch-adam", learningRate: 0.05, weightDecay: 0.1, amsgrad: true },
+      { name: "adam", lr: 0.05, weightDecay: 0.1, amsgrad: true },
+    ],
+    [
+      { kind: "torch-adamw", learningRate: 0.05, beta2: 0.9, amsgrad: true },
+      { name: "adamw", lr: 0.05, beta2: 0.9, amsgrad: true },
+    ],
     [{ kind: "torch-sgd", learningRate: 0.2 }, { name: "sgd", lr: 0.2 }],
     [
       { kind: "torch-sgd", learningRate: 0.1, weightDecay: 0.01 },
@@ -167,6 +180,31 @@ Deno.test("FlatOptimizer: frozen variables keep weights and state; state round-t
     "'rmsprop' is not supported",
   );
   assertThrows(() => opt.step(new Float32Array(4), new Float32Array(4)), Error, "the model has 5");
+  // AMSGrad: a third slot, default off, a boolean
+  assertEquals(resolveOptimizerSpec({ kind: "torch-adamw", learningRate: 0.1 }), {
+    kind: "torch-adamw",
+    learningRate: 0.1,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0.01,
+    amsgrad: false,
+  });
+  const ams = new FlatOptimizer({ kind: "torch-adam", learningRate: 0.1, amsgrad: true }, sizes);
+  assertEquals(Object.keys(ams.getState().slots), ["m", "v", "vmax"]);
+  const ap = new FlatOptimizer({ kind: "torch-adam", learningRate: 0.1, amsgrad: true }, sizes);
+  ap.setState(ams.getState());
+  assertThrows(() => ap.setState(st), Error, "slot 'vmax'"); // saved without amsgrad
+  assertThrows(
+    () =>
+      new FlatOptimizer({
+        kind: "torch-adam",
+        learningRate: 0.1,
+        amsgrad: "yes" as unknown as boolean,
+      }, sizes),
+    Error,
+    "amsgrad: must be true or false",
+  );
   // the checks shared with lib/train/optimisers.ts
   assertThrows(
     () => new FlatOptimizer({ kind: "adam", learningRate: 0.1, beta1: 1 }, sizes),

@@ -13,6 +13,8 @@ import {
   readJson,
   runYuan,
   splitPool,
+  stdDrawn,
+  stillFraction,
   yuanProtocol,
   yuanRecipe,
   type YuanRow,
@@ -114,6 +116,41 @@ Deno.test("pre-training pool: real sources, 30 Hz 10 s windows, cache round trip
   } finally {
     await tmp.cleanup();
   }
+});
+
+Deno.test("std-drawn held-out windows: ∝ std without replacement, far fewer still windows", () => {
+  // 200 windows: the first half still (std ≈ 0.005 g), the second moving
+  const n = 200, len = 300, r = rng(3);
+  const x = new Float32Array(n * 3 * len);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      for (let t = 0; t < len; t++) {
+        x[(i * 3 + c) * len + t] = (c === 2 ? 1 : 0) +
+          (i < n / 2 ? 0.005 * r.normal() : 0.4 * Math.sin(t / 4 + c) + 0.1 * r.normal());
+      }
+    }
+  }
+  const w: Windows = {
+    x,
+    n,
+    channels: 3,
+    length: len,
+    y: new Int32Array(n),
+    classes: ["none"],
+    subject: Array.from({ length: n }, (_, i) => `s${i % 5}`),
+    rateHz: 30,
+  };
+  assertAlmostEquals(stillFraction(w), 0.5, 1e-9);
+  const d = stdDrawn(w, 50, 7)!;
+  assertEquals(d.n, 50);
+  // distinct windows (no replacement), in index order: check through their first samples
+  const firsts = Array.from({ length: d.n }, (_, i) => d.x[i * 3 * len]);
+  assertEquals(new Set(firsts).size, 50);
+  // a moving window is ~80x more likely than a still one: (nearly) no still windows drawn
+  assert(stillFraction(d) < 0.1, `still fraction of the std-drawn set ${stillFraction(d)}`);
+  assertEquals(stdDrawn(w, 50, 7)!.x, d.x, "seeded");
+  assertEquals(stdDrawn(w, 0, 7), null);
+  assertEquals(stdDrawn(w, 500, 7)!.n, n, "at most every window once");
 });
 
 Deno.test("multi-task pre-training through fit: per-task accuracy, exact resume after a kill", async () => {
@@ -269,6 +306,19 @@ Deno.test("runYuan smoke end to end: every stage writes results; --resume recomp
     assertEquals(r.umap[0].embeddings.raw.length, spec.umap.maxWindows);
     const summary = await readJson<YuanRow[]>(join(tmp.path, "summary.json"));
     assertEquals(summary!.length, 8);
+    // held-out accuracy per task on uniform and on std-drawn windows, every epoch
+    for (const h of r.pretrainHistory) {
+      for (const t of ["aot", "scale", "permute", "time_w"]) {
+        for (const k of [`val/${t}/acc`, `valstd/${t}/acc`]) {
+          assert(h[k] >= 0 && h[k] <= 1, `${k} = ${h[k]}`);
+        }
+      }
+      assert(Number.isFinite(h["valstd/loss"]));
+    }
+    const data = await readJson<{ pool: Record<string, unknown> }>(join(tmp.path, "data.json"));
+    assertEquals(data!.pool.valStd, spec.pretrain.valStdWindows);
+    const still = data!.pool.stillFraction as { val: number; valStd: number };
+    assert(still.valStd <= still.val, JSON.stringify(still));
     const md = await Deno.readTextFile(join(tmp.path, "summary.md"));
     assert(md.includes("0.829") && md.includes("Expectations"));
     // resume: everything read back, identical numbers, no training

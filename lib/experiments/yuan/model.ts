@@ -36,6 +36,7 @@ export function buildYuanModel(
     head,
     numClasses: opts.numClasses,
     hiddenUnits: spec.model.hiddenUnits,
+    init: spec.model.init,
     seed: opts.seed ?? spec.seed,
   });
 }
@@ -95,8 +96,11 @@ export function yuanRecipe(spec: YuanSpec): DownstreamModel {
     features: encoderFeatures,
     head: (dim, numClasses, seed) => {
       const input = tf.input({ shape: [dim] });
-      const h = harnetDense("classifier.linear1", spec.model.hiddenUnits, seed, true).apply(input);
-      const out = harnetDense("classifier.linear2", numClasses, seed).apply(h) as tf.SymbolicTensor;
+      const init = spec.model.init;
+      const h = harnetDense("classifier.linear1", spec.model.hiddenUnits, seed, true, init)
+        .apply(input);
+      const out = harnetDense("classifier.linear2", numClasses, seed, false, init)
+        .apply(h) as tf.SymbolicTensor;
       return tf.model({ inputs: input, outputs: out });
     },
   };

@@ -153,6 +153,8 @@ export function yuanMarkdown(rows: YuanRow[], spec: YuanSpec, note = ""): string
     "F1 macro and Cohen's kappa: mean ± sd over test subjects (ssl-wearables' unit).",
     "`f1FoldMean`: mean over folds of the pooled fold F1. `published`: Yuan et al. 2024",
     "(UK Biobank pre-training for the SSL rows; ours pre-trains on the ~70 h available here).",
+    "",
+    `Run options: ${optionsLine(spec)}.`,
     note,
     "",
     toMarkdown(yuanTable(rows)),
@@ -164,6 +166,43 @@ export function yuanMarkdown(rows: YuanRow[], spec: YuanSpec, note = ""): string
     ...exp.map((e) => `| ${e.name} | ${mark(e.pass)} | ${e.detail} |`),
     "",
   ].join("\n");
+}
+
+/**
+ * The options a run used where we can differ from ssl-wearables, in one
+ * line (network, initialisation, optimiser, sampling, steps, held-out sets,
+ * training-window cap).
+ */
+export function optionsLine(spec: YuanSpec): string {
+  const p = spec.pretrain, d = spec.downstream;
+  const steps = p.epochs * Math.ceil((p.windowsPerEpoch ?? NaN) / p.batchSize);
+  return [
+    `${spec.model.stages ? "custom (smoke)" : spec.model.variant} harnet`,
+    `init ${
+      {
+        "ssl-wearables": "as ssl-wearables (Kaiming normal fan-out, PyTorch default biases)",
+        kaiming: "truncated Kaiming normal fan-out, zero biases",
+        torch: "PyTorch defaults",
+      }[spec.model.init]
+    }`,
+    `Adam lr ${p.lr}${p.amsgrad ? " amsgrad (as ssl-wearables)" : " (no amsgrad)"}`,
+    `batch ${p.batchSize} ${
+      p.sampling === "subjects"
+        ? `= ${p.subjectsPerBatch} subjects × ${
+          p.batchSize / p.subjectsPerBatch
+        } windows (ssl-wearables' loader)`
+        : "from the whole pool"
+    }, ${p.weighting}-weighted`,
+    `${
+      Number.isFinite(steps) ? steps.toLocaleString("en-US") : `${p.epochs} pool passes of`
+    } pre-training steps`,
+    `held out ${p.valWindows} uniform${
+      p.valStdWindows ? ` + ${p.valStdWindows} std-drawn` : ""
+    } windows`,
+    `downstream training windows per fold ${
+      d.maxTrainWindows === null ? "all" : `≤ ${d.maxTrainWindows}`
+    }`,
+  ].join("; ");
 }
 
 /** Write `obj` as JSON atomically. */

@@ -32,7 +32,10 @@ import { PRETEXT_TASKS } from "../../pretext/tasks.ts";
 import { rng } from "../../random.ts";
 import { selectWindows } from "../../signal/quality.ts";
 import type { EpochRecord } from "../../train/history.ts";
-import { fit } from "../../train/loop.ts";
+import { evaluateSource, fit } from "../../train/loop.ts";
+import { type BuiltinLossSpec, lossFromSpec } from "../../train/losses.ts";
+import { mixSeed } from "../../train/random.ts";
+import { weightedSampler, windowStd } from "../../signal/sampling.ts";
 import { loadWeights, saveWeights } from "../../train/save.ts";
 import { PAPER_RF_ARGS } from "../baseline.ts";
 import { evaluateDownstream, type SettingSpec } from "../evaluator.ts";
@@ -174,6 +177,29 @@ export async function yuanWindows(
   return selectWindows(w, idx);
 }
 
+/**
+ * `n` windows of `w` drawn ∝ their std without replacement (ssl-wearables'
+ * test loader), in index order; null when `n` is 0 or `w` is empty.
+ */
+export function stdDrawn(w: Windows, n: number, seed: number): Windows | null {
+  const k = Math.min(n, w.n);
+  if (k < 1) return null;
+  const [idx] = weightedSampler(w, {
+    seed: mixSeed(seed, 0x57d),
+    weighting: "std",
+    numSamples: k,
+    batchSize: k,
+    replace: false,
+  });
+  return selectWindows(w, Array.from(idx).sort((a, b) => a - b));
+}
+
+/** Fraction of windows whose magnitude std is below `thresholdG` (g): nearly still. */
+export function stillFraction(w: Windows, thresholdG = 0.02): number {
+  if (w.n === 0) return NaN;
+  return windowStd(w).reduce((a, s) => a + (s < thresholdG ? 1 : 0), 0) / w.n;
+}
+
 const DEEP: SettingSpec[] = [{ kind: "scratch" }, { kind: "frozen" }, { kind: "finetune" }];
 
 /**
@@ -234,6 +260,8 @@ async function yuanBody(
     spec.pretrain.valWindows,
     spec.seed,
   );
+  // the held-out windows as ssl-wearables' test loader draws them (∝ std)
+  const valStd = stdDrawn(poolSplit.val, spec.pretrain.valStdWindows, spec.seed);
   const labelled: Partial<Record<DownstreamDataset, Windows>> = {};
   const folds: Partial<Record<DownstreamDataset, FoldPlan[]>> = {};
   for (const d of datasets) {
@@ -254,6 +282,12 @@ async function yuanBody(
       perSource: pool.perSource,
       train: poolSplit.train.n,
       val: poolSplit.val.n,
+      valStd: valStd?.n ?? 0,
+      /** Fraction of nearly still windows (magnitude std < 0.02 g) per held-out set. */
+      stillFraction: {
+        val: stillFraction(poolSplit.val),
+        valStd: valStd ? stillFraction(valStd) : null,
+      },
     },
     ...Object.fromEntries(datasets.map((d) => [d, {
       benchmark: YUAN_BENCHMARKS[d],
@@ -272,6 +306,7 @@ async function yuanBody(
     const model = buildYuanModel(spec, "mtl");
     const wPath = name === "mtl" ? join(out, "weights", "mtl.bin") : ck(`${name}.bin`);
     const p = spec.pretrain;
+    const stdLoss = lossFromSpec(multitaskLoss() as BuiltinLossSpec);
     let trained = false;
     const history = await exp.piece(`pretrain/${name}-history`, async () => {
       const res = await fit(
@@ -280,14 +315,31 @@ async function yuanBody(
           batchSize: p.batchSize,
           windowsPerEpoch: p.windowsPerEpoch,
           weighting: p.weighting,
+          sampling: p.sampling,
+          subjectsPerBatch: p.sampling === "subjects" ? p.subjectsPerBatch : undefined,
           seed: spec.seed,
         }),
         {
           epochs: p.epochs,
-          optimizer: { name: "adam", lr: p.lr },
+          optimizer: { name: "adam", lr: p.lr, amsgrad: p.amsgrad },
           loss: multitaskLoss(),
           validation: poolSplit.val.n > 0
             ? multitaskSource(poolSplit.val, { seed: spec.seed, evaluation: true })
+            : undefined,
+          // per-task accuracy on the std-drawn held-out windows: `valstd/<task>/acc`
+          validate: valStd
+            ? async (m) => {
+              const r = await evaluateSource(
+                m,
+                multitaskSource(valStd, { seed: spec.seed, evaluation: true }),
+                stdLoss,
+                { seed: spec.seed },
+              );
+              return Object.fromEntries([
+                ["valstd/loss", r.loss],
+                ...Object.entries(r.metrics).map(([k, v]) => [k.replace(/^val\//, "valstd/"), v]),
+              ]);
+            }
             : undefined,
           seed: spec.seed,
           checkpointDir: ck(`pretrain-${name}`),
@@ -300,9 +352,11 @@ async function yuanBody(
                 r.valLoss.toFixed(4)
               } acc ${
                 PRETEXT_TASKS.map((t) =>
-                  `${t} ${(r[`val/${t}/acc`] ?? r[`train/${t}/acc`] ?? NaN).toFixed(2)}`
+                  `${t} ${(r[`val/${t}/acc`] ?? r[`train/${t}/acc`] ?? NaN).toFixed(2)}${
+                    r[`valstd/${t}/acc`] === undefined ? "" : `/${r[`valstd/${t}/acc`].toFixed(2)}`
+                  }`
                 ).join(" ")
-              } (${r.seconds.toFixed(0)} s)`,
+              }${valStd ? " (uniform/std-drawn)" : ""} (${r.seconds.toFixed(0)} s)`,
             ),
         },
       );

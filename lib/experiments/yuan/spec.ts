@@ -4,10 +4,18 @@
  *
  * - `smoke`: seconds to a couple of minutes on 2 cores (tests, CI notebook):
  *   a tiny custom harnet, a few hundred windows, 1–2 epochs, few folds.
- * - `laptop`: about an hour on 2 shared CPU cores: the `laptop10` harnet
- *   (a quarter of harnet10's widths), a subset of pre-training windows, few
- *   epochs, training windows per fold capped. Its outputs are committed in
- *   `results/yuan/`.
+ * - `laptop`: about half an hour on 2 cores: the `laptop10` harnet (a
+ *   quarter of harnet10's widths), 1,536 pre-training steps (only the
+ *   scaling head learns in that time), training windows per fold capped.
+ *   Outputs in `results/yuan/`.
+ * - `long`: the `laptop10` harnet pre-trained for 15,360 steps (long enough
+ *   for all four pretext heads to leave chance; a PyTorch re-implementation
+ *   needs ~10 k steps for permutation), following ssl-wearables' options
+ *   (Adam with amsgrad, its initialisation incl. PyTorch's default head
+ *   biases), held-out accuracy
+ *   on uniform and std-drawn windows, downstream on all training windows.
+ *   A few hours on 2 cores, resumable piece by piece; outputs in
+ *   `results/yuan-long/`.
  * - `paper`: the exact harnet10 (1024-d features, 1024 → 512 → classes
  *   classifier) and ssl-wearables' downstream hyper-parameters (Adam lr 1e-4,
  *   batch 64 … early stopping patience 5); for bigger machines.
@@ -21,12 +29,13 @@
  */
 import { ConfigError } from "../../errors.ts";
 import type { HarnetStage, HarnetVariant } from "../../models/harnet.ts";
+import { HARNET_INITS, type HarnetInit } from "../../models/heads.ts";
 
 /** Experiment scale. */
-export type YuanScale = "smoke" | "laptop" | "paper";
+export type YuanScale = "smoke" | "laptop" | "long" | "paper";
 
 /** All scales. */
-export const YUAN_SCALES: readonly YuanScale[] = ["smoke", "laptop", "paper"];
+export const YUAN_SCALES: readonly YuanScale[] = ["smoke", "laptop", "long", "paper"];
 
 /** An unlabelled pre-training source (a registry dataset name). */
 export type PretrainSource =
@@ -55,6 +64,15 @@ export interface YuanModelSpec {
   stages?: HarnetStage[];
   /** Hidden units of the evaluation classifier (features → hidden → classes); 512 in the paper. */
   hiddenUnits: number;
+  /**
+   * Weight initialisation (lib/models/harnet.ts): `"ssl-wearables"` = what
+   * the reference's `Resnet.__init__` does (its `weight_init` walks every
+   * module: conv and linear weights, heads included, untruncated Kaiming
+   * normal fan-out; linear biases keep PyTorch's default U(±1/√fan_in));
+   * `"kaiming"` = truncated Kaiming normal fan-out and zero biases (our first
+   * runs); `"torch"` = PyTorch's defaults for every layer.
+   */
+  init: HarnetInit;
 }
 
 /** Multi-task self-supervised pre-training. */
@@ -75,10 +93,31 @@ export interface YuanPretrainSpec {
   batchSize: number;
   /** Adam learning rate. */
   lr: number;
+  /** Adam with amsgrad (ssl-wearables' `optim.Adam(..., amsgrad=True)`). */
+  amsgrad: boolean;
   /** Window sampling: `"std"` (ssl-wearables) or `"uniform"`. */
   weighting: "std" | "uniform";
-  /** Windows held out of the pool for the validation loss / per-task accuracy. */
+  /**
+   * How a batch is drawn: `"pool"` = `batchSize` windows from the whole pool
+   * (∝ std); `"subjects"` = ssl-wearables' loader: `subjectsPerBatch`
+   * subjects per batch, each contributing `batchSize / subjectsPerBatch`
+   * windows drawn ∝ std without replacement.
+   */
+  sampling: "pool" | "subjects";
+  /** Subjects per batch when `sampling` is `"subjects"` (ssl-wearables: 14 × 1500 windows). */
+  subjectsPerBatch: number;
+  /**
+   * Windows held out of the pool (a uniform random subset): the validation
+   * loss and the per-task accuracy on uniformly drawn windows (`val/<task>/acc`).
+   */
   valWindows: number;
+  /**
+   * Windows drawn ∝ std without replacement from the held-out windows, as
+   * ssl-wearables' test loader draws them: the per-task accuracy
+   * `valstd/<task>/acc` (0 = not measured). Still windows (where no pretext
+   * task can be seen) are rare in it.
+   */
+  valStdWindows: number;
 }
 
 /** Downstream (labelled) evaluation. */
@@ -169,7 +208,7 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
   smoke: {
     ...BASE,
     scale: "smoke",
-    model: { variant: "laptop10", stages: SMOKE_STAGES, hiddenUnits: 16 },
+    model: { variant: "laptop10", stages: SMOKE_STAGES, hiddenUnits: 16, init: "ssl-wearables" },
     pretrain: {
       sources: ["hmp-adl", "daphnet"],
       stepSec: 10,
@@ -179,8 +218,12 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
       windowsPerEpoch: 128,
       batchSize: 32,
       lr: 1e-3,
+      amsgrad: true,
       weighting: "std",
+      sampling: "pool",
+      subjectsPerBatch: 4,
       valWindows: 32,
+      valStdWindows: 16,
     },
     downstream: {
       epochs: 1,
@@ -201,7 +244,8 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
   laptop: {
     ...BASE,
     scale: "laptop",
-    model: { variant: "laptop10", hiddenUnits: 128 },
+    // the first laptop run's choices (before the reference's options existed)
+    model: { variant: "laptop10", hiddenUnits: 128, init: "kaiming" },
     pretrain: {
       sources: [...PRETRAIN_SOURCES],
       stepSec: 10,
@@ -211,8 +255,12 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
       windowsPerEpoch: 8192,
       batchSize: 64,
       lr: 1e-3,
+      amsgrad: false,
       weighting: "std",
+      sampling: "pool",
+      subjectsPerBatch: 4,
       valWindows: 512,
+      valStdWindows: 0,
     },
     downstream: {
       epochs: 15,
@@ -230,10 +278,48 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
     ablations: { labelledSubjects: [1, 2, 4, 8, 0], fold: 0, fractions: [0.1, 0.3, 1] },
     umap: { maxWindows: 1500, nNeighbors: 15, minDist: 0.1, nEpochs: 200 },
   },
+  long: {
+    ...BASE,
+    scale: "long",
+    model: { variant: "laptop10", hiddenUnits: 128, init: "ssl-wearables" },
+    pretrain: {
+      sources: [...PRETRAIN_SOURCES],
+      stepSec: 10,
+      maxWindowsPerSource: null,
+      fraction: 1,
+      epochs: 60,
+      windowsPerEpoch: 16384, // 256 steps per epoch, 15,360 in all
+      batchSize: 64,
+      lr: 1e-3,
+      amsgrad: true,
+      weighting: "std",
+      // batches from the whole pool, as the PyTorch re-implementation of the
+      // issue that learned all four heads; "subjects" is ssl-wearables' loader
+      sampling: "pool",
+      subjectsPerBatch: 4,
+      valWindows: 2048,
+      valStdWindows: 512,
+    },
+    downstream: {
+      epochs: 15,
+      frozenEpochs: 100,
+      batchSize: 64,
+      lr: 1e-3,
+      patience: 5,
+      maxTrainWindows: null,
+      wisdmFolds: 5,
+      maxFolds: null,
+      adlSubjects: null,
+      wisdmSubjects: null,
+      rfTrees: 300,
+    },
+    ablations: { labelledSubjects: [1, 2, 4, 8, 0], fold: 0, fractions: [0.1, 0.3, 1] },
+    umap: { maxWindows: 1500, nNeighbors: 15, minDist: 0.1, nEpochs: 200 },
+  },
   paper: {
     ...BASE,
     scale: "paper",
-    model: { variant: "harnet10", hiddenUnits: 512 },
+    model: { variant: "harnet10", hiddenUnits: 512, init: "ssl-wearables" },
     pretrain: {
       sources: [...PRETRAIN_SOURCES],
       stepSec: 10,
@@ -243,8 +329,12 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
       windowsPerEpoch: null,
       batchSize: 64,
       lr: 1e-4,
+      amsgrad: true,
       weighting: "std",
+      sampling: "subjects",
+      subjectsPerBatch: 4,
       valWindows: 2048,
+      valStdWindows: 2048,
     },
     downstream: {
       epochs: 200,
@@ -331,6 +421,29 @@ export function validateYuanSpec(s: YuanSpec): void {
   pos(s.downstream.batchSize, "downstream.batchSize");
   pos(s.downstream.lr, "downstream.lr");
   pos(s.downstream.patience, "downstream.patience");
+  if (!["pool", "subjects"].includes(s.pretrain.sampling)) {
+    throw new ConfigError(
+      `yuan spec pretrain.sampling: "pool" or "subjects", got ${s.pretrain.sampling}`,
+    );
+  }
+  if (s.pretrain.sampling === "subjects") {
+    pos(s.pretrain.subjectsPerBatch, "pretrain.subjectsPerBatch");
+    if (s.pretrain.batchSize % s.pretrain.subjectsPerBatch !== 0) {
+      throw new ConfigError(
+        `yuan spec pretrain.subjectsPerBatch: ${s.pretrain.subjectsPerBatch} does not divide batchSize ${s.pretrain.batchSize}`,
+      );
+    }
+  }
+  if (!(s.pretrain.valStdWindows >= 0) || s.pretrain.valStdWindows > s.pretrain.valWindows) {
+    throw new ConfigError(
+      `yuan spec pretrain.valStdWindows: must be in [0, valWindows = ${s.pretrain.valWindows}], got ${s.pretrain.valStdWindows}`,
+    );
+  }
+  if (!HARNET_INITS.includes(s.model.init)) {
+    throw new ConfigError(
+      `yuan spec model.init: one of ${HARNET_INITS.join(", ")}, got ${s.model.init}`,
+    );
+  }
   if (!["std", "uniform"].includes(s.pretrain.weighting)) {
     throw new ConfigError(
       `yuan spec pretrain.weighting: "std" or "uniform", got ${s.pretrain.weighting}`,
