@@ -9,7 +9,7 @@
  *
  * Example (the committed long run, in the background; re-run the same
  * command after an interruption):
- *   nohup deno task yuan --scale long --resume >> results/yuan-long/run.log 2>&1 &
+ *   nohup deno task yuan --scale long --resume > /tmp/yuan-long.out 2>&1 &  (the run writes results/yuan-long/run.log itself)
  */
 import { parseArgs } from "node:util";
 import { initBackend } from "../lib/backend/mod.ts";

@@ -325,11 +325,17 @@ interface AdamConstants {
   l2: number;
 }
 
+/**
+ * One Adam step on `[from, to)`. With `vmax` (AMSGrad, PyTorch
+ * `amsgrad=True`): `vmax = max(vmax, v)` of the stored float32 values (as
+ * `torch.maximum`) replaces `v` in the denominator.
+ */
 function adamLoop(
   p: Float32Array,
   g: Float32Array,
   m: Float32Array,
   v: Float32Array,
+  vmax: Float32Array | null,
   from: number,
   to: number,
   c: AdamConstants,
@@ -353,46 +359,9 @@ function adamLoop(
     const vj = beta2 * v[j] + oneMinusBeta2 * (gj * gj);
     m[j] = mj;
     v[j] = vj;
-    p[j] = pj * keep - (stepSize * m[j]) / (Math.sqrt(invBc2 * v[j]) * invSqrtBc2 + eps);
-  }
-}
-
-/**
- * {@link adamLoop} with AMSGrad (PyTorch `amsgrad=True`): `vmax = max(vmax,
- * v)` (of the stored float32 values, as `torch.maximum`) replaces `v` in the
- * denominator.
- */
-function amsgradLoop(
-  p: Float32Array,
-  g: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  vmax: Float32Array,
-  from: number,
-  to: number,
-  c: AdamConstants,
-): void {
-  const {
-    beta1,
-    oneMinusBeta1,
-    beta2,
-    oneMinusBeta2,
-    stepSize,
-    invBc2,
-    invSqrtBc2,
-    eps,
-    keep,
-    l2,
-  } = c;
-  for (let j = from; j < to; j++) {
-    const pj = p[j];
-    const gj = l2 !== 0 ? f32(g[j] + l2 * pj) : g[j];
-    const mj = beta1 * m[j] + oneMinusBeta1 * gj;
-    const vj = beta2 * v[j] + oneMinusBeta2 * (gj * gj);
-    m[j] = mj;
-    v[j] = vj;
-    vmax[j] = Math.max(vmax[j], v[j]);
-    p[j] = pj * keep - (stepSize * m[j]) / (Math.sqrt(invBc2 * vmax[j]) * invSqrtBc2 + eps);
+    // both operands are float32 values, so the max is too
+    const den = vmax ? (vmax[j] = Math.max(vmax[j], v[j])) : v[j];
+    p[j] = pj * keep - (stepSize * m[j]) / (Math.sqrt(invBc2 * den) * invSqrtBc2 + eps);
   }
 }
 
@@ -479,9 +448,10 @@ export class TorchUpdate {
           l2: s.weightDecay,
         });
       }
-    } else if (s.amsgrad) {
-      amsgradLoop(p, g, slots.m, slots.v, slots.vmax, from, to, this.adam(t, lr));
-    } else adamLoop(p, g, slots.m, slots.v, from, to, this.adam(t, lr));
+    } else {
+      const vmax = s.amsgrad ? slots.vmax : null;
+      adamLoop(p, g, slots.m, slots.v, vmax, from, to, this.adam(t, lr));
+    }
   }
 }
 
@@ -582,7 +552,7 @@ export class FlatOptimizer {
       const from = this.offsets[k], to = this.offsets[k + 1];
       const t = ++this.steps[k];
       if (this.torch) this.torch.apply(t, lr, params, grads, this.slots, from, to);
-      else if (tfAdam) adamLoop(params, grads, this.slots.m, this.slots.v, from, to, tfAdam);
+      else if (tfAdam) adamLoop(params, grads, this.slots.m, this.slots.v, null, from, to, tfAdam);
       else if (momentum) momentumLoop(params, grads, this.slots.momentum, from, to, lr, momentum);
       else sgdLoop(params, grads, from, to, lr, 0);
     }

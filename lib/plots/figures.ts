@@ -9,14 +9,23 @@
  */
 import type { Recording } from "../data/types.ts";
 import { ConfigError } from "../errors.ts";
+import { classColor, classSymbol, UNLABELLED_COLOR } from "./palette.ts";
 import {
   type Annotation,
+  type Axis,
   type Figure,
   type Layout,
   paletteColor,
   type Shape,
   type Trace,
 } from "./plotly.ts";
+
+/**
+ * Class `c`'s colour in signal plots (label shading, window tints): the
+ * shared palette shifted past the first 3 colours, which draw the x/y/z
+ * axis lines, so a shaded class never takes the colour of an axis.
+ */
+const shadeColor = (c: number) => classColor(c + 3);
 
 // ---------------------------------------------------------------------------
 // Raw signal
@@ -94,7 +103,7 @@ export function plotSignal(rec: Recording, options: PlotSignalOptions = {}): Fig
       x1: span.timeSec(Math.min(s.to, span.i1 - 1)),
       y0: 0,
       y1: 1,
-      fillcolor: paletteColor(s.label + 3),
+      fillcolor: shadeColor(s.label),
       opacity: 0.15,
       line: { width: 0 },
       layer: "below",
@@ -109,7 +118,7 @@ export function plotSignal(rec: Recording, options: PlotSignalOptions = {}): Fig
         name: rec.labelNames[c] ?? `class ${c}`,
         x: [null],
         y: [null],
-        marker: { color: paletteColor(c + 3), size: 10, symbol: "square", opacity: 0.4 },
+        marker: { color: shadeColor(c), size: 10, symbol: "square", opacity: 0.4 },
         legendgroup: "labels",
       });
     }
@@ -215,7 +224,7 @@ export function plotWindows(rec: Recording, options: PlotWindowsOptions): Figure
       x1: b,
       y0,
       y1,
-      fillcolor: label >= 0 ? paletteColor(label + 3) : "#aaaaaa",
+      fillcolor: label >= 0 ? shadeColor(label) : "#aaaaaa",
       opacity: 0.6,
       line: { width: 1, color: "#444444" },
     });
@@ -247,7 +256,7 @@ export function plotWindows(rec: Recording, options: PlotWindowsOptions): Figure
         name: `window: ${classes[c] ?? `class ${c}`}`,
         x: [null],
         y: [null],
-        marker: { color: paletteColor(c + 3), size: 10, symbol: "square" },
+        marker: { color: shadeColor(c), size: 10, symbol: "square" },
       });
     }
   }
@@ -457,6 +466,11 @@ export interface PlotEmbeddingOptions {
  * and legend entry — per class. Points with label -1 form an
  * `"unlabelled"` grey trace.
  *
+ * Class `c` is drawn in `classColor(c)` (the shared 24-colour
+ * `CLASS_PALETTE`) whatever classes are present, so panels of the
+ * same class list (raw / random-init / SSL features) colour a class alike;
+ * above 10 classes the marker symbol also cycles (`classSymbol`).
+ *
  * `xy` is `n` rows of `[x, y]`, or a flat row-major `Float32Array` of
  * `2n` values (what `umap-js` or a `[n, 2]` tensor's `dataSync()` gives).
  *
@@ -493,7 +507,8 @@ export function plotEmbedding(
       x: idx.map((i) => get(i, 0)),
       y: idx.map((i) => get(i, 1)),
       marker: {
-        color: c === -1 ? "#bbbbbb" : paletteColor(c),
+        color: c === -1 ? UNLABELLED_COLOR : classColor(c),
+        symbol: c === -1 ? "circle" : classSymbol(c, classes.length),
         size: options.markerSize ?? 5,
         opacity: options.opacity ?? 0.7,
       },
@@ -508,7 +523,10 @@ export function plotEmbedding(
       yaxis: { title: { text: ay }, zeroline: false },
       width: options.width ?? 700,
       height: options.height ?? 600,
-      legend: { itemsizing: "constant" },
+      // many classes: a tighter legend so 18–24 entries fit next to the plot
+      legend: classes.length > 12
+        ? { itemsizing: "constant", font: { size: 11 }, tracegroupgap: 0 }
+        : { itemsizing: "constant" },
     },
   };
 }
@@ -527,6 +545,30 @@ export interface Series {
   y: ArrayLike<number>;
   /** Per-point error bars (± value), drawn symmetric. */
   error?: ArrayLike<number>;
+  /** Colour. Default: the palette colour of the series' index. */
+  color?: string;
+  /** Line dash (`"solid"`, `"dash"`, `"dot"`, `"dashdot"`); line plots. Default solid. */
+  dash?: string;
+  /** Draw markers on a line series. Default true. */
+  markers?: boolean;
+  /** Legend group (series of one group toggle together). */
+  legendgroup?: string;
+  /** Show the series in the legend. Default true. */
+  showlegend?: boolean;
+}
+
+/** A horizontal reference line across the whole plot (chance level, a baseline). */
+export interface HLine {
+  /** y value. */
+  y: number;
+  /** Label written above the line, at its right end (or left, see `side`). */
+  label?: string;
+  /** End of the line the label sits at. Default `"right"`. */
+  side?: "left" | "right";
+  /** Colour. Default `"#555555"`. */
+  color?: string;
+  /** Dash. Default `"dash"`. */
+  dash?: string;
 }
 
 /** Options of {@link plotXY}. */
@@ -543,6 +585,16 @@ export interface PlotXYOptions {
   yType?: "linear" | "log";
   /** Fixed y range `[min, max]`. */
   yRange?: [number, number];
+  /** `"log"` for a log x axis, `"category"` for categories. Default: Plotly's guess. */
+  xType?: "linear" | "log" | "category";
+  /** Ticks at these x values (e.g. `[1, 2, 4, 8, 30]` on a log axis). */
+  xTickVals?: number[];
+  /** Labels of `xTickVals` (e.g. `["1", "2", "4", "8", "all (30)"]`). */
+  xTickText?: string[];
+  /** Horizontal reference lines (drawn as shapes, labelled at the right). */
+  hLines?: HLine[];
+  /** Legend below the plot (long legends; keeps the plot width). Default false. */
+  legendBelow?: boolean;
   /** Figure width in px. */
   width?: number;
   /** Figure height in px. Default 450. */
@@ -551,11 +603,13 @@ export interface PlotXYOptions {
 
 /**
  * Generic line / bar / scatter plot of one or several series (learning
- * curves, accuracy vs labels-per-class, timings).
+ * curves, accuracy vs labels-per-class, timings), with optional log axes
+ * and horizontal reference lines.
  *
  * @example
  * plotXY([{ name: "SSL", x: [1, 5, 10], y: [0.4, 0.6, 0.7] }], {
- *   kind: "line", xTitle: "labels per class", yTitle: "macro F1",
+ *   kind: "line", xTitle: "labels per class", yTitle: "macro F1", xType: "log",
+ *   hLines: [{ y: 0.65, label: "RF" }],
  * });
  */
 export function plotXY(series: Series | Series[], options: PlotXYOptions = {}): Figure {
@@ -564,6 +618,13 @@ export function plotXY(series: Series | Series[], options: PlotXYOptions = {}): 
   const kind = options.kind ?? "line";
   if (!["line", "bar", "scatter"].includes(kind)) {
     throw new ConfigError(`plotXY: options.kind must be "line", "bar" or "scatter", got "${kind}"`);
+  }
+  if (options.xTickText && options.xTickText.length !== (options.xTickVals?.length ?? -1)) {
+    throw new ConfigError(
+      `plotXY: options.xTickText has ${options.xTickText.length} labels, xTickVals ${
+        options.xTickVals?.length ?? "none"
+      }`,
+    );
   }
   const data: Trace[] = list.map((s, k) => {
     const n = s.y.length;
@@ -584,29 +645,68 @@ export function plotXY(series: Series | Series[], options: PlotXYOptions = {}): 
     const x = s.x
       ? Array.from(s.x as ArrayLike<number | string>)
       : Array.from({ length: n }, (_, i) => i);
+    const color = s.color ?? paletteColor(k);
     const trace: Trace = {
       type: kind === "bar" ? "bar" : "scatter",
       name: s.name ?? `series ${k + 1}`,
       x,
       y: Array.from(s.y, (v) => (Number.isFinite(v) ? v : null)) as (number | null)[],
-      marker: { color: paletteColor(k) },
+      marker: { color },
     };
-    if (kind === "line") trace.mode = "lines+markers";
+    if (kind === "line") {
+      trace.mode = s.markers === false ? "lines" : "lines+markers";
+      trace.line = { color, ...(s.dash ? { dash: s.dash } : {}) };
+    }
     if (kind === "scatter") trace.mode = "markers";
     if (s.error) trace.error_y = { type: "data", array: Array.from(s.error), visible: true };
+    if (s.legendgroup) trace.legendgroup = s.legendgroup;
+    if (s.showlegend === false) trace.showlegend = false;
     return trace;
   });
+  const xaxis: Axis = { title: { text: options.xTitle ?? "" } };
+  if (options.xType) xaxis.type = options.xType;
+  if (options.xTickVals) {
+    xaxis.tickvals = options.xTickVals;
+    if (options.xTickText) xaxis.ticktext = options.xTickText;
+  }
   const layout: Layout = {
-    xaxis: { title: { text: options.xTitle ?? "" } },
+    xaxis,
     yaxis: {
       title: { text: options.yTitle ?? "" },
       ...(options.yType ? { type: options.yType } : {}),
       ...(options.yRange ? { range: options.yRange } : {}),
     },
-    showlegend: list.length > 1,
+    showlegend: list.filter((s) => s.showlegend !== false).length > 1,
     height: options.height ?? 450,
     ...(kind === "bar" ? { barmode: "group" } : {}),
   };
+  if (options.legendBelow) layout.legend = { orientation: "h", y: -0.25 };
+  if (options.hLines?.length) {
+    layout.shapes = options.hLines.map((h) => ({
+      type: "line",
+      xref: "paper",
+      yref: "y",
+      x0: 0,
+      x1: 1,
+      y0: h.y,
+      y1: h.y,
+      line: { color: h.color ?? "#555555", width: 1.5, dash: h.dash ?? "dash" },
+    }));
+    const labelled = options.hLines.filter((h) => h.label);
+    if (labelled.length) {
+      layout.annotations = labelled.map((h) => ({
+        text: h.label!,
+        xref: "paper",
+        yref: "y",
+        x: h.side === "left" ? 0 : 1,
+        y: h.y,
+        xanchor: h.side === "left" ? "left" : "right",
+        yanchor: "bottom",
+        showarrow: false,
+        font: { color: h.color ?? "#555555", size: 11 },
+      }));
+    }
+  }
   if (options.title) layout.title = { text: options.title };
   if (options.width) layout.width = options.width;
   return { data, layout };

@@ -9,6 +9,7 @@
  */
 import type * as aq from "arquero";
 import type { EpochRecord } from "../train/history.ts";
+import { classColor } from "./palette.ts";
 import type { Figure, Layout, Trace } from "./plotly.ts";
 
 /** Options for {@link plotHistory}. */
@@ -45,7 +46,7 @@ export function plotHistory(
     name: "train loss",
     x: epoch,
     y: rows.map((r) => finite(r.trainLoss)),
-    line: { color: "#1f77b4" },
+    line: { color: classColor(0) },
   }];
   if (hasVal) {
     data.push({
@@ -54,7 +55,7 @@ export function plotHistory(
       name: "validation loss",
       x: epoch,
       y: rows.map((r) => finite(r.valLoss)),
-      line: { color: "#ff7f0e" },
+      line: { color: classColor(1) },
     });
   }
   if (hasF1) {
@@ -65,7 +66,7 @@ export function plotHistory(
       x: epoch,
       y: rows.map((r) => finite(r.valF1)),
       yaxis: "y2",
-      line: { color: "#2ca02c", dash: "dot" },
+      line: { color: classColor(2), dash: "dot" },
     });
   }
   if (options.showLr) {

@@ -8,6 +8,7 @@
  * await saveFigure(fig, "results/demo/confusion"); // anywhere
  */
 export * from "./plotly.ts";
+export * from "./palette.ts";
 export * from "./figures.ts";
 export * from "./html.ts";
 export * from "./display.ts";

@@ -12,6 +12,7 @@
  *   layout: { title: { text: "demo" }, xaxis: { title: { text: "time (s)" } } },
  * };
  */
+import { CLASS_PALETTE, classColor } from "./palette.ts";
 
 /** Numeric or categorical values of one trace coordinate. */
 export type Values = ArrayLike<number> | (string | number | null)[];
@@ -158,26 +159,15 @@ export const DEFAULT_WIDTH = 800;
 export const DEFAULT_HEIGHT = 500;
 
 /**
- * The Plotly.js "D3/Plotly" qualitative palette (10 colours), cycled for
- * classes and axes so a class keeps its colour across figures.
+ * The categorical palette of every figure: {@link CLASS_PALETTE} (24
+ * colours; the first 10 are Plotly's/D3's category10), cycled for classes,
+ * series and axes so a class keeps its colour across figures.
  */
-export const PALETTE: readonly string[] = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#d62728",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-  "#17becf",
-];
+export const PALETTE: readonly string[] = CLASS_PALETTE;
 
-/** Colour for index `i` (cycles {@link PALETTE}). */
+/** Colour for index `i` (cycles {@link PALETTE}; the same as {@link classColor}). */
 export function paletteColor(i: number): string {
-  const n = PALETTE.length;
-  return PALETTE[((i % n) + n) % n];
+  return classColor(i);
 }
 
 /**

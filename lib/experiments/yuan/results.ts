@@ -193,9 +193,9 @@ export function optionsLine(spec: YuanSpec): string {
         } windows (ssl-wearables' loader)`
         : "from the whole pool"
     }, ${p.weighting}-weighted`,
-    `${
-      Number.isFinite(steps) ? steps.toLocaleString("en-US") : `${p.epochs} pool passes of`
-    } pre-training steps`,
+    Number.isFinite(steps)
+      ? `${steps.toLocaleString("en-US")} pre-training steps`
+      : `pre-training: ${p.epochs} passes over the pool`,
     `held out ${p.valWindows} uniform${
       p.valStdWindows ? ` + ${p.valStdWindows} std-drawn` : ""
     } windows`,

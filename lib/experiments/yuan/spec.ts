@@ -203,7 +203,46 @@ export const SMOKE_STAGES: HarnetStage[] = [
 
 const BASE = { seed: 42, rateHz: 30, windowSec: 10, overlapSec: 5 };
 
-/** The three scales. */
+/** The laptop scale (the long scale shares its downstream protocol). */
+const LAPTOP: YuanSpec = {
+  ...BASE,
+  scale: "laptop",
+  // the first laptop run's choices (before the reference's options existed)
+  model: { variant: "laptop10", hiddenUnits: 128, init: "kaiming" },
+  pretrain: {
+    sources: [...PRETRAIN_SOURCES],
+    stepSec: 10,
+    maxWindowsPerSource: null,
+    fraction: 1,
+    epochs: 12,
+    windowsPerEpoch: 8192,
+    batchSize: 64,
+    lr: 1e-3,
+    amsgrad: false,
+    weighting: "std",
+    sampling: "pool",
+    subjectsPerBatch: 4,
+    valWindows: 512,
+    valStdWindows: 0,
+  },
+  downstream: {
+    epochs: 15,
+    frozenEpochs: 100,
+    batchSize: 64,
+    lr: 1e-3,
+    patience: 5,
+    maxTrainWindows: 2000,
+    wisdmFolds: 5,
+    maxFolds: null,
+    adlSubjects: null,
+    wisdmSubjects: null,
+    rfTrees: 300,
+  },
+  ablations: { labelledSubjects: [1, 2, 4, 8, 0], fold: 0, fractions: [0.1, 0.3, 1] },
+  umap: { maxWindows: 1500, nNeighbors: 15, minDist: 0.1, nEpochs: 200 },
+};
+
+/** The scales. */
 export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
   smoke: {
     ...BASE,
@@ -241,43 +280,7 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
     ablations: { labelledSubjects: [1, 2], fold: 0, fractions: [0.5, 1] },
     umap: { maxWindows: 60, nNeighbors: 8, minDist: 0.1, nEpochs: 50 },
   },
-  laptop: {
-    ...BASE,
-    scale: "laptop",
-    // the first laptop run's choices (before the reference's options existed)
-    model: { variant: "laptop10", hiddenUnits: 128, init: "kaiming" },
-    pretrain: {
-      sources: [...PRETRAIN_SOURCES],
-      stepSec: 10,
-      maxWindowsPerSource: null,
-      fraction: 1,
-      epochs: 12,
-      windowsPerEpoch: 8192,
-      batchSize: 64,
-      lr: 1e-3,
-      amsgrad: false,
-      weighting: "std",
-      sampling: "pool",
-      subjectsPerBatch: 4,
-      valWindows: 512,
-      valStdWindows: 0,
-    },
-    downstream: {
-      epochs: 15,
-      frozenEpochs: 100,
-      batchSize: 64,
-      lr: 1e-3,
-      patience: 5,
-      maxTrainWindows: 2000,
-      wisdmFolds: 5,
-      maxFolds: null,
-      adlSubjects: null,
-      wisdmSubjects: null,
-      rfTrees: 300,
-    },
-    ablations: { labelledSubjects: [1, 2, 4, 8, 0], fold: 0, fractions: [0.1, 0.3, 1] },
-    umap: { maxWindows: 1500, nNeighbors: 15, minDist: 0.1, nEpochs: 200 },
-  },
+  laptop: LAPTOP,
   long: {
     ...BASE,
     scale: "long",
@@ -300,21 +303,10 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
       valWindows: 2048,
       valStdWindows: 512,
     },
-    downstream: {
-      epochs: 15,
-      frozenEpochs: 100,
-      batchSize: 64,
-      lr: 1e-3,
-      patience: 5,
-      maxTrainWindows: null,
-      wisdmFolds: 5,
-      maxFolds: null,
-      adlSubjects: null,
-      wisdmSubjects: null,
-      rfTrees: 300,
-    },
-    ablations: { labelledSubjects: [1, 2, 4, 8, 0], fold: 0, fractions: [0.1, 0.3, 1] },
-    umap: { maxWindows: 1500, nNeighbors: 15, minDist: 0.1, nEpochs: 200 },
+    // the laptop scale's downstream, ablations and UMAP, on all training windows
+    downstream: { ...LAPTOP.downstream, maxTrainWindows: null },
+    ablations: structuredClone(LAPTOP.ablations),
+    umap: { ...LAPTOP.umap },
   },
   paper: {
     ...BASE,
