@@ -2,7 +2,7 @@
  * `har datasets [--dir d] [--json]`: list the dataset registry and which
  * datasets are present in the data folder.
  */
-import { ConfigError } from "../lib/errors.ts";
+import { type CliCommand, cliMain, parseFlags, UsageError } from "../lib/cli.ts";
 import { DATASETS, datasetStatus } from "../lib/data/registry.ts";
 import { dataDir } from "../lib/data/paths.ts";
 
@@ -23,24 +23,51 @@ export async function datasetsTable(dir: string): Promise<string> {
     d.title,
   ]);
   const head = ["name", "present", "rate", "placement", "classes", "get", "title"];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const w = head.map((h, i) => rows.reduce((m, r) => Math.max(m, r[i].length), h.length));
   const fmt = (r: string[]) =>
     r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join("  ");
   return [`data folder: ${dir}`, fmt(head), ...rows.map(fmt)].join("\n");
 }
 
-/** Run `har datasets`. */
+const USAGE = `usage: har datasets [--dir d] [--json] [--debug]
+
+  --dir <d>   data folder (default $HAR_DATA_DIR or ./datasets)
+  --json      the registry and presence as JSON`;
+
+/** Parsed `har datasets` arguments. */
+export interface DatasetsArgs {
+  /** Data folder. */
+  dir: string;
+  /** Print JSON instead of the table. */
+  json: boolean;
+}
+
+/** Parse `har datasets` arguments. @throws UsageError naming the fault. */
+export function parseDatasetsArgs(args: string[]): DatasetsArgs {
+  const { values } = parseFlags("har datasets", args, {
+    dir: { type: "string" },
+    json: { type: "boolean" },
+  });
+  const dir = (values.dir as string | undefined) ?? dataDir();
+  if (dir === "") throw new UsageError("--dir needs a value");
+  return { dir, json: values.json === true };
+}
+
+/** `har datasets` under the shared CLI convention (lib/cli.ts). */
+export const command: CliCommand<DatasetsArgs> = {
+  prog: "har datasets",
+  usage: USAGE,
+  parse: parseDatasetsArgs,
+  run: listDatasets,
+};
+
+/** Run `har datasets` with command-line `args`; errors are thrown. */
 export async function run(args: string[]): Promise<void> {
-  let dir = dataDir(), json = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--dir") {
-      dir = args[++i];
-      if (!dir) throw new ConfigError("har datasets: --dir needs a value");
-    } else if (a.startsWith("--dir=")) dir = a.slice(6);
-    else if (a === "--json") json = true;
-    else throw new ConfigError(`har datasets: unknown argument ${a}`);
-  }
+  await listDatasets(parseDatasetsArgs(args));
+}
+
+/** Print the registry table (or JSON) for `dir`. */
+async function listDatasets({ dir, json }: DatasetsArgs): Promise<void> {
   if (json) {
     const status = await datasetStatus(dir);
     const out = Object.values(DATASETS).map((d) => ({
@@ -60,4 +87,4 @@ export async function run(args: string[]): Promise<void> {
   } else console.log(await datasetsTable(dir));
 }
 
-if (import.meta.main) await run(Deno.args);
+if (import.meta.main) Deno.exit(await cliMain(command, Deno.args));

@@ -15,9 +15,19 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { CheckpointError, ConfigError } from "../lib/errors.ts";
 import { readNpy, writeNpy } from "../lib/data/npy.ts";
-import { initBackend } from "../lib/backend/mod.ts";
+import { writeDirAtomic } from "../lib/fs.ts";
+import { BACKEND_PATHS, initBackend } from "../lib/backend/mod.ts";
+import {
+  choiceFlag,
+  type CliCommand,
+  cliMain,
+  intFlag,
+  parseFlags,
+  UsageError,
+} from "../lib/cli.ts";
 import type { BackendPath } from "../lib/backend/mod.ts";
 import {
+  checkFiniteInput,
   checkHarnetInput,
   harnet,
   HARNET_VARIANTS,
@@ -30,13 +40,17 @@ import {
   stripModulePrefix,
 } from "../lib/models/mod.ts";
 
+/** The files an embed output consists of (replaced together in `--out`). */
+const EMBED_FILES = ["features.npy", "logits.npy"];
+
 /** One-line description for `har --help`. */
 export const summary =
   "features (and logits) of a pretrained harnet: --model --weights --input --out";
 
 const USAGE = `usage: har embed --model <${
   Object.keys(HARNET_VARIANTS).join("|")
-}> --weights <ckpt.mdl|.pt> --input <x.npy> --out <dir> [--batch-size 64] [--backend wasm|cpu|blas]
+}> --weights <ckpt.mdl|.pt> --input <x.npy> --out <dir>
+       [--batch-size 64] [--backend ${BACKEND_PATHS.join("|")}] [--debug]
 
 Writes <dir>/features.npy ([N, F] float32) and, when the checkpoint has a
 classifier head, <dir>/logits.npy ([N, classes]).`;
@@ -57,39 +71,38 @@ export interface EmbedArgs {
   backend?: BackendPath;
 }
 
-/** Parse `har embed` flags (`--flag value` or `--flag=value`). */
+/** Parse `har embed` flags (`--flag value` or `--flag=value`). @throws UsageError naming the flag. */
 export function parseEmbedArgs(args: string[]): EmbedArgs {
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--help" || a === "-h") throw new ConfigError(USAGE);
-    if (!a.startsWith("--")) throw new ConfigError(`unexpected argument '${a}'\n${USAGE}`);
-    const eq = a.indexOf("=");
-    if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-    else {
-      if (i + 1 >= args.length) throw new ConfigError(`flag ${a} needs a value`);
-      flags[a.slice(2)] = args[++i];
-    }
-  }
-  const known = ["model", "weights", "input", "out", "batch-size", "backend"];
-  for (const k of Object.keys(flags)) {
-    if (!known.includes(k)) throw new ConfigError(`unknown flag --${k}\n${USAGE}`);
-  }
+  const { values } = parseFlags("har embed", args, {
+    model: { type: "string" },
+    weights: { type: "string" },
+    input: { type: "string" },
+    out: { type: "string" },
+    "batch-size": { type: "string" },
+    backend: { type: "string" },
+  });
+  const flags = values as Record<string, string | undefined>;
   for (const k of ["weights", "input", "out"]) {
-    if (!flags[k]) throw new ConfigError(`missing --${k}\n${USAGE}`);
+    if (!flags[k]) throw new UsageError(`missing --${k}`);
   }
   const model = (flags.model ?? "harnet10") as HarnetVariant;
   if (!(model in HARNET_VARIANTS)) {
-    throw new ConfigError(
+    throw new UsageError(
       `--model: unknown model '${model}' (expected ${Object.keys(HARNET_VARIANTS).join(", ")})`,
     );
   }
-  const batchSize = Number(flags["batch-size"] ?? 64);
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new ConfigError(`--batch-size must be a positive integer, got '${flags["batch-size"]}'`);
-  }
-  const backend = flags.backend as BackendPath | undefined;
-  return { model, weights: flags.weights, input: flags.input, out: flags.out, batchSize, backend };
+  const batchSize = intFlag("batch-size", flags["batch-size"], { default: 64, min: 1 });
+  const backend = flags.backend === undefined
+    ? undefined
+    : choiceFlag("backend", flags.backend, BACKEND_PATHS, "wasm");
+  return {
+    model,
+    weights: flags.weights!,
+    input: flags.input!,
+    out: flags.out!,
+    batchSize,
+    backend,
+  };
 }
 
 function requireFile(path: string, what: string): void {
@@ -114,6 +127,8 @@ export async function embed(a: EmbedArgs): Promise<string[]> {
   } catch (e) {
     throw new ConfigError(`${a.input}: ${(e as Error).message}`);
   }
+  // a NaN/Inf window fails here, naming the file, window, channel and sample
+  checkFiniteInput(x.data, x.shape, a.input);
   const sd = await loadTorchStateDict(a.weights);
   const keys = [...sd.keys()].map(stripModulePrefix);
   const lin2 = sd.get(
@@ -155,31 +170,35 @@ export async function embed(a: EmbedArgs): Promise<string[]> {
       inputs: model.inputs,
       outputs: withLogits ? [features, model.outputs[0]] : [features],
     });
-    const outs = predictArrays(both, data, shape, { batchSize: a.batchSize });
-    await Deno.mkdir(a.out, { recursive: true });
-    const written: string[] = [];
-    for (const [i, name] of (withLogits ? ["features", "logits"] : ["features"]).entries()) {
-      const path = join(a.out, `${name}.npy`);
-      await writeNpy(path, outs[i].data, outs[i].shape);
-      written.push(path);
-    }
-    return written;
+    // (float64 values beyond float32's range became ±Inf: predictArrays names them too)
+    const outs = predictArrays(both, data, shape, { batchSize: a.batchSize, file: a.input });
+    // One atomic folder: features.npy and logits.npy are replaced together (a stale
+    // logits.npy from an earlier checkpoint is dropped); other files in --out are kept.
+    const names = withLogits ? ["features", "logits"] : ["features"];
+    await writeDirAtomic(a.out, async (tmp) => {
+      for (const [i, name] of names.entries()) {
+        await writeNpy(join(tmp, `${name}.npy`), outs[i].data, outs[i].shape);
+      }
+    }, { owns: EMBED_FILES });
+    return names.map((name) => join(a.out, `${name}.npy`));
   } finally {
     model.dispose();
   }
 }
 
-/** `har embed` entry point. */
+/** `har embed` under the shared CLI convention (lib/cli.ts). */
+export const command: CliCommand<EmbedArgs> = {
+  prog: "har embed",
+  usage: USAGE,
+  parse: parseEmbedArgs,
+  run: async (a) => {
+    for (const p of await embed(a)) console.log(`wrote ${p}`);
+  },
+};
+
+/** `har embed` with command-line `args`; errors are thrown. */
 export async function run(args: string[]): Promise<void> {
-  const written = await embed(parseEmbedArgs(args));
-  for (const p of written) console.log(`wrote ${p}`);
+  await command.run(parseEmbedArgs(args));
 }
 
-if (import.meta.main) {
-  try {
-    await run(Deno.args);
-  } catch (e) {
-    console.error(`har embed: ${(e as Error).name}: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) Deno.exit(await cliMain(command, Deno.args));

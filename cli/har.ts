@@ -1,9 +1,19 @@
 /**
  * `har`: the headless command line (`deno task har <command> [flags]`).
  *
- * Each command lives in its own module `cli/<command>.ts` exporting
- * `run(args: string[]): Promise<void>` and a one-line `summary`.
+ * Each command lives in its own module `cli/<command>.ts` exporting a
+ * `command` (a {@link CliCommand}: usage, parse, run), `run(args)` (throws
+ * on errors; for tests and scripts) and a one-line `summary`. Every command
+ * follows lib/cli.ts: `--help` exits 0, usage errors print one line and
+ * exit 2, user errors one line and exit 1, `--debug` adds the stack.
+ *
+ * @example
+ * deno task har windows --help
+ * deno task har datasets --json
  */
+import type { CliCommand } from "../lib/cli.ts";
+import { cliMain } from "../lib/cli.ts";
+
 const COMMANDS: Record<string, string> = {
   windows: "./windows.ts",
   download: "./download.ts",
@@ -12,7 +22,7 @@ const COMMANDS: Record<string, string> = {
 };
 
 interface CommandModule {
-  run(args: string[]): Promise<void>;
+  command: CliCommand<unknown>;
   summary?: string;
 }
 
@@ -20,10 +30,13 @@ async function load(name: string): Promise<CommandModule> {
   return await import(COMMANDS[name]) as CommandModule;
 }
 
+const USAGE_HEAD = "usage: deno task har <command> [flags]   (har <command> --help for its flags)";
+
+/** Run `har` with `argv` (command first); returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
-    console.log("usage: deno task har <command> [flags]\n\ncommands:");
+    console.log(`${USAGE_HEAD}\n\ncommands:`);
     for (const name of Object.keys(COMMANDS)) {
       let summary = "";
       try {
@@ -34,18 +47,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!(cmd in COMMANDS)) {
-    console.error(`har: unknown command '${cmd}' (try: ${Object.keys(COMMANDS).join(", ")})`);
+    console.error(
+      `har: unknown command '${cmd}' (commands: ${
+        Object.keys(COMMANDS).join(", ")
+      }; see har --help)`,
+    );
     return 2;
   }
-  try {
-    await (await load(cmd)).run(rest);
-    return 0;
-  } catch (e) {
-    const err = e as Error;
-    console.error(`har ${cmd}: ${err.name}: ${err.message}`);
-    if (Deno.env.get("HAR_DEBUG")) console.error(err.stack);
-    return 1;
-  }
+  return await cliMain((await load(cmd)).command, rest);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

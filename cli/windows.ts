@@ -15,15 +15,26 @@
  *   --subjects f1,m1 --classes walk,climb_stairs --out out/adl
  * deno task har windows --benchmark adl5 --out out/adl5
  */
-import { parseArgs } from "node:util";
-import { join } from "node:path";
-import { loadDataset } from "../lib/data/registry.ts";
+import {
+  checkWindowFlags,
+  choiceFlag,
+  type CliCommand,
+  cliMain,
+  numberFlag,
+  parseFlags,
+  UsageError,
+} from "../lib/cli.ts";
+import { datasetInfo, loadDataset } from "../lib/data/registry.ts";
 import { type Benchmark, benchmark, BENCHMARKS, benchmarkWindows } from "../lib/data/benchmarks.ts";
 import { windowsToNpy } from "../lib/data/npy.ts";
 import type { Recording, Windows } from "../lib/data/types.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { resample, type ResampleMethod } from "../lib/signal/resample.ts";
-import { type LabelPolicy, makeWindowsWithReport } from "../lib/signal/windows.ts";
+import {
+  explainNoWindows,
+  type LabelPolicy,
+  makeWindowsWithReport,
+} from "../lib/signal/windows.ts";
 
 /** One-line description for `har --help`. */
 export const summary =
@@ -63,6 +74,9 @@ const USAGE = `usage: har windows --dataset <name> --out <dir> [flags]
   --method <m>             resampling: linear | antialias | fourier (default linear)
   --max-gap <s>            time steps longer than this are gaps, never windowed across (default 1)
   --include-model          hmp-adl: also read the authors' *_MODEL trials
+  --no-unit-check          load recordings whose still segments do not measure ~1 g (wrong unit?)
+  --no-range-check         load recordings holding physically impossible values (beyond ±50 g)
+  --allow-duplicates       load recordings whose samples are identical to another's (copied files)
   --layout <l>             X.npy layout: ncl = [N, 3, T] (default) | nlc = [N, T, 3]
   --data-dir <dir>         data folder (default $HAR_DATA_DIR or ./datasets)`;
 
@@ -94,19 +108,12 @@ export interface WindowsArgs {
   maxGapSec: number;
   /** hmp-adl: read `*_MODEL` trials. */
   includeModel: boolean;
+  /** Plausibility checks switched off (`--no-unit-check`, `--no-range-check`, `--allow-duplicates`). */
+  checks?: { units?: boolean; range?: boolean; duplicates?: boolean };
   /** X.npy layout. */
   layout: "ncl" | "nlc";
   /** Data folder override. */
   dataDir?: string;
-}
-
-function num(flag: string, v: string | undefined, dflt: number, min = 0, strict = true): number {
-  if (v === undefined) return dflt;
-  const x = Number(v);
-  if (v.trim() === "" || !Number.isFinite(x) || (strict ? x <= min : x < min)) {
-    throw new ConfigError(`--${flag}: expected a number ${strict ? ">" : ">="} ${min}, got "${v}"`);
-  }
-  return x;
 }
 
 function list(v: string | undefined): string[] | undefined {
@@ -115,73 +122,67 @@ function list(v: string | undefined): string[] | undefined {
   return items.length ? items : undefined;
 }
 
-function oneOf<T extends string>(flag: string, v: string | undefined, allowed: T[], dflt: T): T {
-  if (v === undefined) return dflt;
-  if (!allowed.includes(v as T)) {
-    throw new ConfigError(`--${flag}: expected ${allowed.join(" | ")}, got "${v}"`);
-  }
-  return v as T;
-}
+/** Highest `--rate` accepted (Hz): far above any wearable, below an absurd allocation. */
+const MAX_RATE_HZ = 10_000;
 
 /** Parse and validate `har windows` flags. @throws ConfigError naming the flag and fault. */
 export function parseWindowsArgs(args: string[]): WindowsArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        dataset: { type: "string" },
-        benchmark: { type: "string" },
-        "cache-dir": { type: "string" },
-        out: { type: "string" },
-        rate: { type: "string" },
-        window: { type: "string" },
-        overlap: { type: "string" },
-        subjects: { type: "string" },
-        classes: { type: "string" },
-        "label-policy": { type: "string" },
-        method: { type: "string" },
-        "max-gap": { type: "string" },
-        "include-model": { type: "boolean" },
-        layout: { type: "string" },
-        "data-dir": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\n${USAGE}`);
-  }
+  const values = parseFlags("har windows", args, {
+    dataset: { type: "string" },
+    benchmark: { type: "string" },
+    "cache-dir": { type: "string" },
+    out: { type: "string" },
+    rate: { type: "string" },
+    window: { type: "string" },
+    overlap: { type: "string" },
+    subjects: { type: "string" },
+    classes: { type: "string" },
+    "label-policy": { type: "string" },
+    method: { type: "string" },
+    "max-gap": { type: "string" },
+    "include-model": { type: "boolean" },
+    "no-unit-check": { type: "boolean" },
+    "no-range-check": { type: "boolean" },
+    "allow-duplicates": { type: "boolean" },
+    layout: { type: "string" },
+    "data-dir": { type: "string" },
+  }).values as Record<string, string | boolean | undefined>;
   const s = (k: string) => values[k] as string | undefined;
   if (s("benchmark") !== undefined) return benchmarkArgs(values);
   if (!s("dataset")) {
-    throw new ConfigError(`--dataset is required (or --benchmark <name>)\n${USAGE}`);
+    throw new UsageError("--dataset is required (or --benchmark <name>)");
   }
-  if (!s("out")) throw new ConfigError(`--out is required\n${USAGE}`);
+  if (!s("out")) throw new UsageError("--out is required");
   if (s("cache-dir") !== undefined) {
-    throw new ConfigError("--cache-dir: only with --benchmark (a --dataset cut is not cached)");
+    throw new UsageError("--cache-dir: only with --benchmark (a --dataset cut is not cached)");
   }
-  const windowSec = num("window", s("window"), 10);
-  const overlapSec = num("overlap", s("overlap"), 5, 0, false);
-  if (overlapSec >= windowSec) {
-    throw new ConfigError(
-      `--overlap (${overlapSec} s) must be smaller than --window (${windowSec} s)`,
-    );
-  }
+  const rateHz = numberFlag("rate", s("rate"), {
+    default: 30,
+    min: 0,
+    minExclusive: true,
+    max: MAX_RATE_HZ,
+  });
+  const windowSec = numberFlag("window", s("window"), { default: 10, min: 0, minExclusive: true });
+  const overlapSec = numberFlag("overlap", s("overlap"), { default: 5, min: 0 });
+  checkWindowFlags(windowSec, overlapSec, rateHz);
   return {
     dataset: s("dataset")!,
     out: s("out")!,
-    rateHz: num("rate", s("rate"), 30),
+    rateHz,
     windowSec,
     overlapSec,
     subjects: list(s("subjects")),
     classes: list(s("classes")),
-    labelPolicy: oneOf("label-policy", s("label-policy"), ["majority", "pure"], "majority"),
-    method: oneOf("method", s("method"), ["linear", "antialias", "fourier"], "linear"),
-    maxGapSec: num("max-gap", s("max-gap"), 1),
+    labelPolicy: choiceFlag("label-policy", s("label-policy"), ["majority", "pure"], "majority"),
+    method: choiceFlag("method", s("method"), ["linear", "antialias", "fourier"], "linear"),
+    maxGapSec: numberFlag("max-gap", s("max-gap"), { default: 1, min: 0, minExclusive: true }),
     includeModel: values["include-model"] === true,
-    layout: oneOf("layout", s("layout"), ["ncl", "nlc"], "ncl"),
+    checks: {
+      units: values["no-unit-check"] !== true,
+      range: values["no-range-check"] !== true,
+      duplicates: values["allow-duplicates"] !== true,
+    },
+    layout: choiceFlag("layout", s("layout"), ["ncl", "nlc"], "ncl"),
     dataDir: s("data-dir"),
   };
 }
@@ -191,13 +192,13 @@ function benchmarkArgs(values: Record<string, string | boolean | undefined>): Wi
   const b = benchmark(values.benchmark as string);
   const clash = BENCHMARK_FIXES.filter((f) => values[f] !== undefined).map((f) => `--${f}`);
   if (clash.length) {
-    throw new ConfigError(
+    throw new UsageError(
       `--benchmark ${b.name} fixes the dataset, subjects, classes, rate, window, overlap, ` +
         `label policy and trials; drop ${clash.join(", ")} (or use --dataset for a custom cut)`,
     );
   }
   const out = values.out as string | undefined;
-  if (!out) throw new ConfigError(`--out is required\n${USAGE}`);
+  if (!out) throw new UsageError("--out is required");
   return {
     dataset: b.datasets.join("+"),
     benchmark: b,
@@ -212,7 +213,7 @@ function benchmarkArgs(values: Record<string, string | boolean | undefined>): Wi
     method: "linear",
     maxGapSec: b.cutting.regularGridMaxGapSec ?? 1,
     includeModel: b.trials.includeModel,
-    layout: oneOf("layout", values.layout as string | undefined, ["ncl", "nlc"], "ncl"),
+    layout: choiceFlag("layout", values.layout as string | undefined, ["ncl", "nlc"], "ncl"),
     dataDir: values["data-dir"] as string | undefined,
   };
 }
@@ -231,11 +232,21 @@ function shapeOf(w: Windows, layout: "ncl" | "nlc"): number[] {
   return layout === "ncl" ? [w.n, w.channels, w.length] : [w.n, w.length, w.channels];
 }
 
+/**
+ * Write X/Y/pid.npy and `info.json` into `a.out` as one atomic folder
+ * (whole or absent: a failed or killed run leaves the old output untouched).
+ */
+async function writeOutput(windows: Windows, a: WindowsArgs, info: object): Promise<void> {
+  await windowsToNpy(windows, a.out, {
+    layout: a.layout,
+    extraFiles: { "info.json": JSON.stringify(info, null, 2) + "\n" },
+  });
+}
+
 /** `har windows --benchmark`: write the benchmark's reference windows. */
 async function runBenchmark(a: WindowsArgs, b: Benchmark): Promise<void> {
   const t0 = performance.now();
   const windows = await benchmarkWindows(b, { dataDir: a.dataDir, cacheDir: a.cacheDir });
-  await windowsToNpy(windows, a.out, { layout: a.layout });
   const shape = shapeOf(windows, a.layout);
   const info = {
     benchmark: b.name,
@@ -253,7 +264,7 @@ async function runBenchmark(a: WindowsArgs, b: Benchmark): Promise<void> {
     definition: b,
     seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
   };
-  await Deno.writeTextFile(join(a.out, "info.json"), JSON.stringify(info, null, 2) + "\n");
+  await writeOutput(windows, a, info);
   const ref = b.reference.windows === null ? "" : ` (reference: ${b.reference.windows})`;
   console.log(
     `${b.name}: ${windows.n} windows [${shape.join(", ")}]${ref}, ${info.subjects.length} ` +
@@ -261,13 +272,21 @@ async function runBenchmark(a: WindowsArgs, b: Benchmark): Promise<void> {
   );
 }
 
-/** Run `har windows` with command-line `args` (without the command name). */
+/** `har windows` under the shared CLI convention (lib/cli.ts). */
+export const command: CliCommand<WindowsArgs> = {
+  prog: "har windows",
+  usage: USAGE,
+  parse: parseWindowsArgs,
+  run: runWindows,
+};
+
+/** Run `har windows` with command-line `args` (without the command name); errors are thrown. */
 export async function run(args: string[]): Promise<void> {
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(USAGE);
-    return;
-  }
-  const a = parseWindowsArgs(args);
+  await runWindows(parseWindowsArgs(args));
+}
+
+/** Run `har windows` with parsed arguments. */
+export async function runWindows(a: WindowsArgs): Promise<void> {
   if (a.benchmark) return await runBenchmark(a, a.benchmark);
   const t0 = performance.now();
   const recs = await loadDataset(a.dataset, {
@@ -275,6 +294,7 @@ export async function run(args: string[]): Promise<void> {
     subjects: a.subjects,
     classes: a.classes,
     includeModel: a.includeModel,
+    checks: a.checks,
   });
   if (a.subjects) {
     const found = new Set(recs.map((r) => r.subject));
@@ -288,7 +308,7 @@ export async function run(args: string[]): Promise<void> {
       ? [r]
       : resample(r, a.rateHz, { method: a.method, maxGapSec: a.maxGapSec })
   );
-  const { windows, report } = makeWindowsWithReport(ready, {
+  const result = makeWindowsWithReport(ready, {
     windowSec: a.windowSec,
     overlapSec: a.overlapSec,
     rateHz: a.rateHz,
@@ -296,14 +316,20 @@ export async function run(args: string[]): Promise<void> {
     classes: a.classes,
     maxGapSec: a.maxGapSec,
   });
+  const { windows, report } = result;
   if (windows.n === 0) {
     throw new ConfigError(
-      `no windows from ${a.dataset} (${recs.length} recordings; dropped ${
-        JSON.stringify(report.dropped)
-      })`,
+      explainNoWindows({
+        dataset: a.dataset,
+        recordings: recs,
+        segments: ready,
+        result,
+        windowSec: a.windowSec,
+        maxGapSec: a.maxGapSec,
+        nominalHz: datasetInfo(a.dataset).rateHz,
+      }),
     );
   }
-  await windowsToNpy(windows, a.out, { layout: a.layout });
   const perClass = countPerClass(windows);
   const shape = shapeOf(windows, a.layout);
   const info = {
@@ -323,7 +349,7 @@ export async function run(args: string[]): Promise<void> {
     dropped: report.dropped,
     seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
   };
-  await Deno.writeTextFile(join(a.out, "info.json"), JSON.stringify(info, null, 2) + "\n");
+  await writeOutput(windows, a, info);
   console.log(
     `${a.dataset}: ${windows.n} windows [${shape.join(", ")}] from ${recs.length} recordings, ` +
       `${info.subjects.length} subjects, ${windows.classes.length} classes -> ${a.out}`,
@@ -331,3 +357,5 @@ export async function run(args: string[]): Promise<void> {
   const dropped = Object.entries(report.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
   if (dropped) console.log(`dropped: ${dropped}`);
 }
+
+if (import.meta.main) Deno.exit(await cliMain(command, Deno.args));

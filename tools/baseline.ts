@@ -15,7 +15,7 @@
  * @example
  * HAR_DATA_DIR=../shared/datasets deno task baseline --trees 500
  */
-import { parseArgs } from "node:util";
+import { choiceFlag, cliMain, intFlag, parseFlags } from "../lib/cli.ts";
 import {
   ADL_RF_SPEC,
   baselineTable,
@@ -28,47 +28,60 @@ import {
 import { toMarkdown } from "../lib/eval/tables.ts";
 import type { FeatureSet } from "../lib/features/handcrafted.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    trees: { type: "string", default: "3000" },
+const USAGE = `usage: deno task baseline [--trees N] [--only hmp-adl|wisdm-watch]
+       [--features ssl-wearables|extended] [--wisdm-protocol kfold|shuffle] [--out DIR] [--debug]
+
+  --trees <N>            trees per forest (default 3000, the paper's value)
+  --only <name>          run one dataset: hmp-adl | wisdm-watch
+  --features <set>       ssl-wearables (default) | extended
+  --wisdm-protocol <p>   kfold (default, 5 subject-wise folds) | shuffle (5 random 80/20 subject splits)
+  --out <dir>            output folder (default results/baseline)`;
+
+function parse(args: string[]): { specs: RfBaselineSpec[]; trees: number; out: string } {
+  const { values } = parseFlags("baseline", args, {
+    trees: { type: "string" },
     only: { type: "string" },
-    features: { type: "string", default: "ssl-wearables" },
-    "wisdm-protocol": { type: "string", default: "kfold" },
-    out: { type: "string", default: "results/baseline" },
-  },
-});
-const trees = Number(values.trees);
-if (!(Number.isInteger(trees) && trees >= 1)) {
-  console.error(`--trees must be a positive integer, got ${values.trees}`);
-  Deno.exit(2);
+    features: { type: "string" },
+    "wisdm-protocol": { type: "string" },
+    out: { type: "string" },
+  });
+  const v = values as Record<string, string | undefined>;
+  const trees = intFlag("trees", v.trees, { default: 3000, min: 1 });
+  const wisdmProtocol = choiceFlag("wisdm-protocol", v["wisdm-protocol"], [
+    "kfold",
+    "shuffle",
+  ], "kfold");
+  const features = choiceFlag<FeatureSet>("features", v.features, [
+    "ssl-wearables",
+    "extended",
+  ], "ssl-wearables");
+  const only = v.only === undefined
+    ? undefined
+    : choiceFlag("only", v.only, ["hmp-adl", "wisdm-watch"], "hmp-adl");
+  const specs: RfBaselineSpec[] = [ADL_RF_SPEC, WISDM_RF_SPEC]
+    .filter((s) => !only || s.dataset === only)
+    .map((s) => ({
+      ...s,
+      features,
+      protocol: s.dataset === "wisdm-watch" ? wisdmProtocol : s.protocol,
+      rf: { ...s.rf, nEstimators: trees },
+    }));
+  return { specs, trees, out: v.out || "results/baseline" };
 }
-const wisdmProtocol = values["wisdm-protocol"];
-if (wisdmProtocol !== "kfold" && wisdmProtocol !== "shuffle") {
-  console.error(`--wisdm-protocol must be kfold or shuffle, got ${wisdmProtocol}`);
-  Deno.exit(2);
+
+async function run(a: { specs: RfBaselineSpec[]; trees: number; out: string }): Promise<void> {
+  const results: RfBaselineResult[] = [];
+  for (const spec of a.specs) {
+    console.log(
+      `== ${spec.dataset} (${spec.protocol}, ${a.trees} trees, ${spec.features} features)`,
+    );
+    results.push(await runRfBaseline(spec, { log: (m) => console.log("  " + m) }));
+  }
+  const paths = await writeBaselineResults(results, a.out);
+  console.log("\n" + toMarkdown(baselineTable(results)));
+  console.log(`wrote ${paths.join(", ")}`);
 }
-if (!["ssl-wearables", "extended"].includes(values.features!)) {
-  console.error(`--features must be ssl-wearables or extended, got ${values.features}`);
-  Deno.exit(2);
+
+if (import.meta.main) {
+  Deno.exit(await cliMain({ prog: "baseline", usage: USAGE, parse, run }, Deno.args));
 }
-const specs: RfBaselineSpec[] = [ADL_RF_SPEC, WISDM_RF_SPEC]
-  .filter((s) => !values.only || s.dataset === values.only)
-  .map((s) => ({
-    ...s,
-    features: values.features as FeatureSet,
-    protocol: s.dataset === "wisdm-watch" ? wisdmProtocol : s.protocol,
-    rf: { ...s.rf, nEstimators: trees },
-  }));
-if (!specs.length) {
-  console.error(`--only must be hmp-adl or wisdm-watch, got ${values.only}`);
-  Deno.exit(2);
-}
-const results: RfBaselineResult[] = [];
-for (const spec of specs) {
-  console.log(`== ${spec.dataset} (${spec.protocol}, ${trees} trees, ${spec.features} features)`);
-  results.push(await runRfBaseline(spec, { log: (m) => console.log("  " + m) }));
-}
-const paths = await writeBaselineResults(results, values.out);
-console.log("\n" + toMarkdown(baselineTable(results)));
-console.log(`wrote ${paths.join(", ")}`);

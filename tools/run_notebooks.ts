@@ -22,6 +22,7 @@
  * deno task notebooks --scale smoke notebooks/00_quickstart.ipynb --out /tmp/nb
  */
 import { basename, join, resolve } from "node:path";
+import { cliMain, numberFlag, UsageError } from "../lib/cli.ts";
 import type { FigureFormat } from "../lib/plots/export.ts";
 import {
   formatFailure,
@@ -68,12 +69,7 @@ export function parseArgs(argv: string[]): RunNotebooksArgs {
       if (v === undefined) throw new Error(`${name} needs a value`);
       return v;
     };
-    const num = (): number => {
-      const v = value();
-      const n = Number(v);
-      if (!(n > 0)) throw new Error(`${name} must be a positive number of seconds, got "${v}"`);
-      return n;
-    };
+    const num = (): number => numberFlag(name.slice(2), value(), { min: 0, minExclusive: true });
     switch (name) {
       case "--scale": {
         const v = value();
@@ -129,14 +125,31 @@ export function outPath(nb: string, out: string | undefined, count: number): str
   return join(out, basename(nb));
 }
 
-async function main(): Promise<number> {
-  let args: RunNotebooksArgs;
+const USAGE = `usage: deno task notebooks [notebook.ipynb ...] [--scale ${SCALES.join("|")}]
+       [--timeout SEC] [--quiet SEC] [--out PATH] [--results DIR] [--no-figures]
+       [--formats html,png] [--keep-going] [--debug]
+
+  --scale <s>      passed to notebooks as $HAR_SCALE (default: $HAR_SCALE or smoke)
+  --timeout <s>    per-cell timeout (default 1800)
+  --quiet <s>      iopub quiet period after each cell (default 0.5)
+  --out <path>     output folder (or .ipynb file for one notebook); default: in place
+  --results <dir>  figure export root (default <project>/results)
+  --no-figures     skip figure export
+  --formats <l>    figure formats (default html,png)
+  --keep-going     run the remaining notebooks after a failure
+
+Exit status: 0 when every notebook ran, 1 after a failing cell, 2 on bad arguments.`;
+
+/** {@link parseArgs} with its errors as usage errors (exit 2). */
+function parseUsage(argv: string[]): RunNotebooksArgs {
   try {
-    args = parseArgs(Deno.args);
+    return parseArgs(argv);
   } catch (e) {
-    console.error(`run_notebooks: ${(e as Error).message}`);
-    return 2;
+    throw e instanceof UsageError ? e : new UsageError((e as Error).message);
   }
+}
+
+async function main(args: RunNotebooksArgs): Promise<number> {
   const notebooks = args.notebooks.length
     ? args.notebooks.map((p) => resolve(p))
     : await listNotebooks();
@@ -183,4 +196,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) {
+  Deno.exit(
+    await cliMain({ prog: "notebooks", usage: USAGE, parse: parseUsage, run: main }, Deno.args),
+  );
+}

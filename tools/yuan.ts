@@ -11,7 +11,7 @@
  * command after an interruption):
  *   nohup deno task yuan --scale long --resume > /tmp/yuan-long.out 2>&1 &  (the run writes results/yuan-long/run.log itself)
  */
-import { parseArgs } from "node:util";
+import { cliMain, intFlag, parseFlags, UsageError } from "../lib/cli.ts";
 import { initBackend } from "../lib/backend/mod.ts";
 import {
   runYuan,
@@ -23,60 +23,104 @@ import {
 } from "../lib/experiments/yuan/mod.ts";
 import type { DownstreamDataset } from "../lib/experiments/yuan/mod.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    scale: { type: "string", default: "laptop" },
-    resume: { type: "boolean", default: false },
+const DATASETS: readonly DownstreamDataset[] = ["adl", "wisdm"];
+
+const USAGE = `usage: deno task yuan [--scale ${YUAN_SCALES.join("|")}] [--resume] [--out DIR]
+       [--stages ${YUAN_STAGES.join(",")}] [--datasets adl,wisdm] [--weights harnet10.mdl]
+       [--seed N] [--debug]
+
+  --scale <s>      experiment size (default laptop; long writes results/yuan-long)
+  --resume         continue a killed run where it stopped
+  --out <dir>      output folder (default by scale: results/yuan, results/yuan-long, .cache/yuan/smoke)
+  --stages <list>  run only these stages (comma-separated)
+  --datasets <l>   downstream datasets (comma-separated: adl, wisdm)
+  --weights <f>    start from a PyTorch harnet10 checkpoint instead of pre-training
+  --seed <N>       integer seed (default: the scale's)`;
+
+/** Parsed yuan flags. */
+interface YuanFlags {
+  scale: YuanScale;
+  resume: boolean;
+  out?: string;
+  stages?: YuanStage[];
+  datasets?: DownstreamDataset[];
+  weights?: string;
+  seed?: number;
+}
+
+/** A comma list whose every item is one of `allowed`. */
+function listFlag<T extends string>(
+  flag: string,
+  raw: string | undefined,
+  allowed: readonly T[],
+): T[] | undefined {
+  if (raw === undefined) return undefined;
+  const items = raw.split(",").map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) {
+    throw new UsageError(`--${flag} needs at least one of ${allowed.join(", ")}`);
+  }
+  for (const x of items) {
+    if (!allowed.includes(x as T)) {
+      throw new UsageError(`--${flag}: unknown "${x}" (${allowed.join(", ")})`);
+    }
+  }
+  return items as T[];
+}
+
+function parse(args: string[]): YuanFlags {
+  const { values } = parseFlags("yuan", args, {
+    scale: { type: "string" },
+    resume: { type: "boolean" },
     out: { type: "string" },
     stages: { type: "string" },
     datasets: { type: "string" },
     weights: { type: "string" },
     seed: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-if (values.help) {
-  console.log(
-    "deno task yuan [--scale smoke|laptop|long|paper] [--resume] [--out DIR] [--stages " +
-      YUAN_STAGES.join(",") + "] [--datasets adl,wisdm] [--weights harnet10.mdl] [--seed N]",
-  );
-  Deno.exit(0);
-}
-const scale = values.scale as YuanScale;
-if (!YUAN_SCALES.includes(scale)) {
-  console.error(`--scale: expected ${YUAN_SCALES.join(" | ")}, got "${scale}"`);
-  Deno.exit(2);
-}
-const stages = values.stages?.split(",") as YuanStage[] | undefined;
-for (const s of stages ?? []) {
-  if (!YUAN_STAGES.includes(s)) {
-    console.error(`--stages: unknown "${s}" (${YUAN_STAGES.join(", ")})`);
-    Deno.exit(2);
+  });
+  const v = values as Record<string, string | undefined>;
+  const scale = (v.scale ?? "laptop") as YuanScale;
+  if (!YUAN_SCALES.includes(scale)) {
+    throw new UsageError(`--scale: expected ${YUAN_SCALES.join(" | ")}, got "${scale}"`);
   }
+  return {
+    scale,
+    resume: values.resume === true,
+    out: v.out,
+    stages: listFlag("stages", v.stages, YUAN_STAGES),
+    datasets: listFlag("datasets", v.datasets, DATASETS),
+    weights: v.weights,
+    seed: v.seed === undefined ? undefined : intFlag("seed", v.seed, { min: 0 }),
+  };
 }
-const spec = yuanSpec(scale, values.seed ? { seed: Number(values.seed) } : {});
-const outDir = values.out ??
-  (scale === "smoke"
-    ? ".cache/yuan/smoke"
-    : scale === "long"
-    ? "results/yuan-long"
-    : "results/yuan");
-const info = await initBackend();
-console.log(
-  `yuan: scale ${scale}, out ${outDir}, resume ${values.resume}, backend ${info.summary}\n` +
-    `command: deno task yuan ${Deno.args.join(" ")}`,
-);
-const t0 = performance.now();
-const res = await runYuan(spec, {
-  outDir,
-  resume: values.resume,
-  stages,
-  datasets: values.datasets?.split(",") as DownstreamDataset[] | undefined,
-  torchWeights: values.weights,
-});
-console.log(
-  `yuan: done in ${
-    ((performance.now() - t0) / 60000).toFixed(1)
-  } min; ${res.outcomes.length} fold results; see ${outDir}/summary.md`,
-);
+
+async function run(f: YuanFlags): Promise<void> {
+  const spec = yuanSpec(f.scale, f.seed !== undefined ? { seed: f.seed } : {});
+  const outDir = f.out ??
+    (f.scale === "smoke"
+      ? ".cache/yuan/smoke"
+      : f.scale === "long"
+      ? "results/yuan-long"
+      : "results/yuan");
+  const info = await initBackend();
+  console.log(
+    `yuan: scale ${f.scale}, out ${outDir}, resume ${f.resume}, backend ${info.summary}\n` +
+      `command: deno task yuan ${Deno.args.join(" ")}`,
+  );
+  const t0 = performance.now();
+  const res = await runYuan(spec, {
+    outDir,
+    resume: f.resume,
+    stages: f.stages,
+    datasets: f.datasets,
+    torchWeights: f.weights,
+  });
+  console.log(
+    `yuan: done in ${
+      ((performance.now() - t0) / 60000).toFixed(1)
+    } min; ${res.outcomes.length} fold results; see ${outDir}/summary.md`,
+  );
+}
+
+if (import.meta.main) {
+  Deno.exit(await cliMain({ prog: "yuan", usage: USAGE, parse, run }, Deno.args));
+}

@@ -21,6 +21,7 @@ import type { BackendWasm, HeapGemm } from "./heap_gemm.ts";
 import { heapAlloc, heapF32, heapFree, offsetOf } from "./heap_gemm.ts";
 import { applyBiasActivation } from "./matmul_kernels.ts";
 import type { NativeKernels } from "./native.ts";
+import { hasNonFinite } from "./nan_guard.ts";
 
 type Info = tf.TensorInfo;
 // deno-lint-ignore no-explicit-any
@@ -393,15 +394,25 @@ export function convKernels(
     relu = false,
   ) => {
     const out = be.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], "float32");
-    native!.convForward(
-      heap(be),
-      off(be, x),
-      off(be, filter),
-      off(be, out),
-      bias ? off(be, bias) : -1,
-      nativeGeometry(c),
-      relu ? 1 : 0,
-    );
+    // Winograd mixes a tile's inputs: one NaN/Inf would spread to its whole
+    // output tile (and Inf - Inf gives NaN), so non-finite inputs take the
+    // direct convolution, which has NaN exactly where cpu has it
+    const inputs: Record<string, Info> = bias ? { x, filter, bias } : { x, filter };
+    const direct = hasNonFinite(be, inputs);
+    const wino = direct ? native!.setWinograd(false) : false;
+    try {
+      native!.convForward(
+        heap(be),
+        off(be, x),
+        off(be, filter),
+        off(be, out),
+        bias ? off(be, bias) : -1,
+        nativeGeometry(c),
+        relu ? 1 : 0,
+      );
+    } finally {
+      if (direct) native!.setWinograd(wino);
+    }
     return out;
   };
   // every non-pointwise conv: the native kernels cover all channel counts

@@ -31,6 +31,7 @@ import {
   unregisterFastReluGradient,
 } from "./activation_kernels.ts";
 import type { NativeKernels } from "./native.ts";
+import { nanGuardKernels } from "./nan_guard.ts";
 import { type InstalledKernels, setInstalledWasmKernels } from "./installed.ts";
 
 // what is installed lives in installed.ts (importable without the wasm backend)
@@ -86,13 +87,16 @@ export function installWasmKernels(options: InstallWasmKernelsOptions = {}): Ins
     ...activationKernels(options.native ?? null),
   ];
   for (const c of configs) register(c);
+  // NaN/Inf propagate as on cpu: wrap the kernels (stock or ours) whose stock code loses them
+  const guards = nanGuardKernels((name) => tf.getKernel(name, "wasm"));
+  for (const c of guards) register(c);
   registerMissingGradients();
   registerFastBatchNormGradient();
   registerFastReluGradient();
   const installed: InstalledKernels = {
     engine: gemm.engine,
     gemm,
-    kernels: configs.map((c) => c.kernelName),
+    kernels: [...new Set([...configs, ...guards].map((c) => c.kernelName))],
     nativeKernels: options.native ?? null,
   };
   setInstalledWasmKernels(installed);

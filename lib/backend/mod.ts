@@ -11,6 +11,7 @@ export * from "./install.ts";
 export * from "./gradients.ts";
 export * from "./native.ts";
 export * from "./activation_kernels.ts";
+export { hasNonFinite, NAN_GUARDED_KERNELS, nanGuardKernels, runOnCpu } from "./nan_guard.ts";
 export { applyBiasActivation, callWasmKernel, heapBatchMatMul } from "./matmul_kernels.ts";
 export {
   col2im,

@@ -17,10 +17,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import "./quiet_tfjs.ts";
 import { loadOpenBlas } from "./blas.ts";
 import { installWasmKernels, uninstallWasmKernels } from "./install.ts";
 import { registerMissingGradients } from "./gradients.ts";
 import { loadNativeKernels } from "./native.ts";
+
+// tfjs-backend-cpu's "Hi, looks like you are running TensorFlow.js in Node.js…" banner is
+// silenced on import (quiet_tfjs.ts): every entry point, lib/mod.ts, notebook and worker loads it.
+export { silenceTfjsNodeBanner } from "./quiet_tfjs.ts";
 
 /** A way to run tfjs: tfjs-node, wasm + BLAS, wasm, or the pure-JS cpu backend. */
 export type BackendPath = "tensorflow" | "blas" | "wasm" | "cpu";

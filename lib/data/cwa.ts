@@ -78,6 +78,29 @@ export function cwaPackedTime(v: number): number {
   return Date.UTC(year, month - 1, day, hours, minutes, seconds) / 1000;
 }
 
+/**
+ * Why a checksum-valid data block's header fields are impossible, or null:
+ * a rate code below 6.25 Hz (AX3/AX6 sample at 6.25-3200 Hz; lower codes
+ * would give sub-Hz rates and degenerate windows) or a packed time with
+ * month, day, hour, minute or second out of range.
+ */
+export function blockFieldFault(rateCode: number, packedTime: number): string | null {
+  if ((rateCode & 0x0f) < 6) {
+    return `rate code 0x${rateCode.toString(16)} gives ${
+      cwaRateHz(rateCode)
+    } Hz (AX3/AX6: 6.25-3200 Hz)`;
+  }
+  const month = (packedTime >>> 22) & 0x0f, day = (packedTime >>> 17) & 0x1f;
+  const hours = (packedTime >>> 12) & 0x1f, minutes = (packedTime >>> 6) & 0x3f;
+  const seconds = packedTime & 0x3f;
+  if (month < 1 || month > 12 || day < 1 || hours > 23 || minutes > 59 || seconds > 59) {
+    return `impossible packed time 0x${
+      (packedTime >>> 0).toString(16)
+    } (month ${month}, day ${day}, ${hours}:${minutes}:${seconds})`;
+  }
+  return null;
+}
+
 /** Parse the `"MD"` header block. */
 export function parseCwaHeader(bytes: Uint8Array, file = "<buffer>"): CwaHeader {
   const name = basename(file);
@@ -109,7 +132,8 @@ export function parseCwaHeader(bytes: Uint8Array, file = "<buffer>"): CwaHeader 
 
 /**
  * Read a whole `.cwa` / `.cwa.gz` file: every data block is decoded and its
- * checksum verified. Blocks with a bad checksum are skipped and counted in
+ * checksum verified. Blocks with a bad checksum, an unsupported packing or
+ * impossible header fields ({@link blockFieldFault}) are skipped and counted in
  * `meta.badChecksumBlocks` with a `meta.warning` (or throw with
  * `opts.strict`). A file whose size is not header + k × 512 bytes is
  * truncated: `DataFormatError: <file>: truncated: data block <i> has <m> of 512 bytes`.
@@ -151,6 +175,13 @@ export async function readCwa(path: string, opts: ReadCwaOptions = {}): Promise<
     }
     const code = bytes[o + 24];
     const freq = cwaRateHz(code);
+    const stamp = dv.getUint32(o + 14, true);
+    const fault = blockFieldFault(code, stamp);
+    if (fault) {
+      if (opts.strict) throw new DataFormatError(name, `data block ${b}: ${fault}`);
+      bad++;
+      continue;
+    }
     const axesBps = bytes[o + 25];
     const nAxes = axesBps >> 4, bps = axesBps & 0x0f;
     const count = dv.getUint16(o + 28, true);
@@ -181,7 +212,7 @@ export async function readCwa(path: string, opts: ReadCwaOptions = {}): Promise<
       offset += Math.floor((frac * Math.trunc(freq)) / 65536);
     }
     // seconds relative to the first block's whole-second time (keeps sub-µs precision)
-    const whole = cwaPackedTime(dv.getUint32(o + 14, true));
+    const whole = cwaPackedTime(stamp);
     if (Number.isNaN(ref)) ref = whole;
     valid.push(b);
     starts.push((whole - ref) + frac / 65536 - offset / freq);
@@ -260,7 +291,10 @@ export async function readCwa(path: string, opts: ReadCwaOptions = {}): Promise<
     rateChanges,
     measuredRateHz: spanSec > 0 ? spanSamples / spanSec : rateHz,
   };
-  if (bad > 0) meta.warning = `${bad} data block(s) with a bad checksum or packing were skipped`;
+  if (bad > 0) {
+    meta.warning =
+      `${bad} data block(s) with a bad checksum, packing, rate code or time were skipped`;
+  }
   return {
     dataset: opts.dataset ?? "axivity",
     subject: opts.subject ?? name.replace(/\.cwa(\.gz)?$/i, ""),

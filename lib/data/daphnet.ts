@@ -67,8 +67,9 @@ export async function readDaphnet(path: string, opts: ReadDaphnetOptions = {}): 
         const col = f === 0 ? "time_ms" : f === 10 ? "label" : DAPHNET_AXES[f - 1];
         sc.fail(`${col}: non-numeric value "${sc.badToken()}"`);
       }
-      if (f === 0) t[n] = v as number;
+      if (f === 0) t[n] = sc.finite(v as number, "time_ms");
       else if (f < 10) {
+        sc.finite(v as number, DAPHNET_AXES[f - 1], true);
         axes[f - 1][n] = (v as number) / 1000;
         if (Number.isNaN(v)) nan++;
       } else {
@@ -87,7 +88,7 @@ export async function readDaphnet(path: string, opts: ReadDaphnetOptions = {}): 
   const t0 = t[0];
   const timestampsMs = t.slice(0, n).map((v) => v - t0);
   const rateHz = opts.rateHz ?? 64;
-  const measured = checkRate(path, timestampsMs, rateHz, opts.rateTolerance ?? 0.15);
+  const measured = checkRate(path, timestampsMs, rateHz, opts.rateTolerance ?? 0.15, "ms");
   return {
     dataset: "daphnet",
     subject: m ? `S${m[1].padStart(2, "0")}` : name.replace(/\..*$/, ""),

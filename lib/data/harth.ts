@@ -110,6 +110,12 @@ export async function readHarthCsv(path: string, opts: ReadHarthOptions = {}): P
   const col = new Map<string, number>();
   for (const c of need) {
     const i = header.indexOf(c);
+    if (i >= 0 && header.indexOf(c, i + 1) >= 0) {
+      throw new DataFormatError(
+        name,
+        `column "${c}" appears twice (columns ${i + 1} and ${header.indexOf(c, i + 1) + 1})`,
+      );
+    }
     if (i < 0) {
       throw new DataFormatError(name, `missing column "${c}" (header: ${header.join(",")})`);
     }
@@ -146,7 +152,7 @@ export async function readHarthCsv(path: string, opts: ReadHarthOptions = {}): P
         let v = parseDateTimeMs(tok);
         if (Number.isNaN(v)) {
           v = Number(tok);
-          if (tok === "" || Number.isNaN(v)) sc.fail(`timestamp: not a date-time "${tok}"`);
+          if (tok === "" || !Number.isFinite(v)) sc.fail(`timestamp: not a date-time "${tok}"`);
         }
         t[n] = v;
         continue;
@@ -162,7 +168,7 @@ export async function readHarthCsv(path: string, opts: ReadHarthOptions = {}): P
         if (li === undefined) sc.fail(`label: unknown activity code ${v}`);
         labels[n] = li as number;
       } else {
-        axes[r][n] = v as number;
+        axes[r][n] = sc.finite(v as number, header[c], true);
         if (Number.isNaN(v)) nan++;
       }
     }

@@ -143,5 +143,13 @@ export async function readHmpAdl(dir: string, opts: ReadHmpOptions = {}): Promis
     files.sort();
     for (const file of files) out.push(await readHmpFile(join(dir, f, file)));
   }
+  if (out.length === 0) {
+    throw new DataFormatError(
+      dir,
+      `no file matches <Activity>/Accelerometer-<date>-<activity>-<subject>.txt[.gz] in ${
+        folders.join(", ")
+      }`,
+    );
+  }
   return out;
 }

@@ -11,7 +11,7 @@
  */
 import { basename, join } from "node:path";
 import { DataFormatError } from "../errors.ts";
-import { medianRateHz } from "./rate.ts";
+import { medianRateHz, timestampUnitHint } from "./rate.ts";
 import { readText, TextScanner } from "./text.ts";
 import type { Recording } from "./types.ts";
 import { STANDARD_GRAVITY } from "./wisdm.ts";
@@ -96,6 +96,7 @@ export async function readMobiFallFile(path: string): Promise<Recording> {
         if (k !== 4) sc.fail(`${k} fields, expected 4`);
         sc.fail(`${FIELDS[f]}: non-numeric value "${sc.badToken()}"`);
       }
+      sc.finite(v as number, FIELDS[f], f > 0);
       if (f === 0) {
         if (n === 0) t0 = v as number;
         t[n] = ((v as number) - t0) / 1e6;
@@ -111,6 +112,15 @@ export async function readMobiFallFile(path: string): Promise<Recording> {
   if (n === 0) throw new DataFormatError(name, "no data rows after @DATA");
   const timestampsMs = t.slice(0, n);
   const rate = medianRateHz(timestampsMs);
+  const unitHint = timestampUnitHint(rate, 87, "ns");
+  if (unitHint) {
+    throw new DataFormatError(
+      name,
+      `timestamps give ${rate.toPrecision(4)} Hz (median interval ${
+        (1000 / rate).toPrecision(4)
+      } ms), MobiFall runs at ~87-100 Hz: ${unitHint}`,
+    );
+  }
   return {
     dataset: "mobifall",
     subject: `sub${m[2]}`,
@@ -166,6 +176,12 @@ export async function readMobiFall(dir: string): Promise<Recording[]> {
         }
       }
     }
+  }
+  if (out.length === 0) {
+    throw new DataFormatError(
+      dir,
+      "no file matches sub<N>/{ADL,FALLS}/<CODE>/<CODE>_acc_<N>_<trial>.txt[.gz]",
+    );
   }
   return out;
 }

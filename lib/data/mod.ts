@@ -10,7 +10,23 @@
 export * from "./types.ts";
 export * from "./paths.ts";
 export { gunzip, isGzip, readBytes, readText, TextScanner } from "./text.ts";
-export { checkRate, medianRateHz } from "./rate.ts";
+export { checkRate, medianRateHz, timestampUnitHint } from "./rate.ts";
+export {
+  checkDuplicates,
+  checkRange,
+  checkRecordings,
+  checkUnits,
+  DEFAULT_MAX_ABS_G,
+  FILE_UNITS,
+  GRAVITY_MAX_G,
+  GRAVITY_MIN_G,
+  likelyUnit,
+  type RecordingChecks,
+  sampleFingerprint,
+  sensorGroups,
+  type StillMagnitude,
+  stillMagnitudes,
+} from "./checks.ts";
 export {
   parseWisdmActivityKey,
   readWisdm,
@@ -42,6 +58,7 @@ export {
   selectPlacement,
 } from "./daphnet.ts";
 export {
+  blockFieldFault,
   type CwaHeader,
   cwaPackedTime,
   cwaRangeG,
@@ -59,6 +76,7 @@ export {
   readNpy,
   type ReadSslNpyOptions,
   readSslWearablesNpy,
+  WINDOWS_NPY_FILES,
   windowsToNpy,
   type WindowsToNpyOptions,
   writeNpy,
@@ -84,7 +102,24 @@ export {
   type ZipEntry,
   type ZipInput,
 } from "./zip.ts";
-export { type ArchiveEntry, extractEntries, untar, unzip } from "./archive.ts";
+export {
+  type ArchiveEntry,
+  type ExtractBudget,
+  extractBudget,
+  extractEntries,
+  extractZip,
+  untar,
+  unzip,
+} from "./archive.ts";
+export {
+  type DecompressLimits,
+  DEFAULT_DOWNLOAD_MAX_BYTES,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_RATIO,
+  DEFAULT_RATIO_FLOOR_BYTES,
+  inflate,
+  resolveLimits,
+} from "./decompress.ts";
 export {
   type DatasetInfo,
   datasetInfo,
@@ -99,10 +134,12 @@ export {
   unavailable,
 } from "./registry.ts";
 export {
+  DOWNLOAD_MARKER,
   downloadDataset,
   type DownloadOptions,
   type DownloadResult,
   sha256Hex,
   unpackArchive,
+  type UnpackOptions,
 } from "./download.ts";
 export * from "./benchmarks.ts";

@@ -14,6 +14,7 @@
  */
 import { basename, join } from "node:path";
 import { DataFormatError } from "../errors.ts";
+import { atomicWrite, writeDirAtomic, type WriteDirAtomicOptions } from "../fs.ts";
 import { readBytes } from "./text.ts";
 import type { Windows } from "./types.ts";
 
@@ -180,7 +181,13 @@ export interface WriteNpyOptions {
 
 function inferDtype(data: NpyData): string {
   if (Array.isArray(data)) {
-    const w = Math.max(1, ...data.map((s) => [...s].length));
+    // a loop, not Math.max(...lengths): spreading > ~120 k labels overflows the call stack
+    let w = 1;
+    for (const s of data) {
+      let n = 0;
+      for (const _ of s) n++; // code points, not UTF-16 units
+      if (n > w) w = n;
+    }
     return `<U${w}`;
   }
   if (data instanceof Float32Array) return "<f4";
@@ -198,6 +205,19 @@ function inferDtype(data: NpyData): string {
 
 /** Encode an array as `.npy` bytes (format 1.0, or 2.0 for huge headers; header padded to 64 bytes). */
 export function encodeNpy(data: NpyData, shape: number[], opts: WriteNpyOptions = {}): Uint8Array {
+  const [head, body] = encodeNpyParts(data, shape, opts);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+/** `.npy` as [magic + header, data] (the data part is a view of numeric input, not a copy). */
+function encodeNpyParts(
+  data: NpyData,
+  shape: number[],
+  opts: WriteNpyOptions,
+): [Uint8Array, Uint8Array] {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) {
     throw new TypeError(
@@ -229,7 +249,7 @@ export function encodeNpy(data: NpyData, shape: number[], opts: WriteNpyOptions 
     if (Array.isArray(data)) throw new TypeError(`writeNpy: dtype ${dtype} needs a typed array`);
     body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
-  const out = new Uint8Array(pre + head.length + body.length);
+  const out = new Uint8Array(pre + head.length);
   out.set(MAGIC, 0);
   out[6] = pre === 10 ? 1 : 2;
   out[7] = 0;
@@ -237,13 +257,14 @@ export function encodeNpy(data: NpyData, shape: number[], opts: WriteNpyOptions 
   if (pre === 10) dv.setUint16(8, head.length, true);
   else dv.setUint32(8, head.length, true);
   out.set(head, pre);
-  out.set(body, pre + head.length);
-  return out;
+  return [out, body];
 }
 
 /**
- * Write an `.npy` file (C order). The dtype is inferred from the array type
- * (`string[]` → `<U<maxlen>`); pass `{dtype: "|b1"}` for booleans.
+ * Write an `.npy` file (C order) atomically (temporary file, fsync, rename:
+ * a killed run leaves the old file or the new one). The dtype is inferred
+ * from the array type (`string[]` → `<U<maxlen>`); pass `{dtype: "|b1"}` for
+ * booleans.
  */
 export async function writeNpy(
   path: string,
@@ -251,7 +272,7 @@ export async function writeNpy(
   shape: number[],
   opts: WriteNpyOptions = {},
 ): Promise<void> {
-  await Deno.writeFile(path, encodeNpy(data, shape, opts));
+  await atomicWrite(path, encodeNpyParts(data, shape, opts)); // no copy of a large body
 }
 
 /** Convert any numeric `.npy` data to a plain number array (BigInt → Number, strings refused). */
@@ -339,19 +360,47 @@ export async function readSslWearablesNpy(
 export interface WindowsToNpyOptions {
   /** Layout of `X.npy`: `"nlc"` = `[n, length, channels]` (ssl-wearables, default) or `"ncl"`. */
   layout?: "nlc" | "ncl";
+  /**
+   * More files of the same output (name → UTF-8 text or bytes), e.g.
+   * `{"info.json": json}`: written into the same folder, swapped in together.
+   */
+  extraFiles?: Record<string, string | Uint8Array>;
+  /** Passed to {@link writeDirAtomic} (tests use it as a kill point). */
+  beforeSwap?: WriteDirAtomicOptions["beforeSwap"];
 }
+
+/** The names a {@link windowsToNpy} output consists of (replaced as a whole on re-runs). */
+export const WINDOWS_NPY_FILES: readonly string[] = ["X.npy", "Y.npy", "pid.npy", "info.json"];
 
 /**
  * Write {@link Windows} as the ssl-wearables triple in `dir`: `X.npy`
  * (float32; skipped when `x` is empty), `Y.npy` (class names as `<U..`,
- * `""` for unlabelled windows) and `pid.npy` (subjects as `<U..`).
+ * `""` for unlabelled windows) and `pid.npy` (subjects as `<U..`), plus
+ * `opts.extraFiles`. The folder is written whole or not at all
+ * ({@link writeDirAtomic}): a run that fails or is killed leaves `dir` as it
+ * was, and a re-run replaces every file of the old output (a stale `X.npy`
+ * never sits beside new labels); other files in `dir` are kept.
+ *
+ * @example
+ * await windowsToNpy(w, "out/adl", { extraFiles: { "info.json": JSON.stringify(info) } });
  */
 export async function windowsToNpy(
   windows: Windows,
   dir: string,
   opts: WindowsToNpyOptions = {},
 ): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
+  const owns = [...WINDOWS_NPY_FILES, ...Object.keys(opts.extraFiles ?? {})];
+  await writeDirAtomic(dir, (tmp) => writeWindowsFiles(windows, tmp, opts), {
+    owns,
+    beforeSwap: opts.beforeSwap,
+  });
+}
+
+async function writeWindowsFiles(
+  windows: Windows,
+  dir: string,
+  opts: WindowsToNpyOptions,
+): Promise<void> {
   const { n, channels: C, length: L } = windows;
   if (windows.x.length > 0) {
     if (opts.layout === "ncl") await writeNpy(join(dir, "X.npy"), windows.x, [n, C, L]);
@@ -369,4 +418,13 @@ export async function windowsToNpy(
   const Y = Array.from(windows.y, (k) => (k >= 0 ? windows.classes[k] : ""));
   await writeNpy(join(dir, "Y.npy"), Y, [n]);
   await writeNpy(join(dir, "pid.npy"), windows.subject.slice(0, n), [n]);
+  for (const [name, content] of Object.entries(opts.extraFiles ?? {})) {
+    if (name.includes("/") || name.includes("\\") || name === "." || name === "..") {
+      throw new TypeError(`windowsToNpy: extra file name "${name}" must be a plain file name`);
+    }
+    await Deno.writeFile(
+      join(dir, name),
+      typeof content === "string" ? new TextEncoder().encode(content) : content,
+    );
+  }
 }

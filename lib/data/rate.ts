@@ -39,6 +39,32 @@ export function medianRateHz(timestampsMs: ArrayLike<number>): number {
   return 1000 / (sum / cnt);
 }
 
+/** Seconds per timestamp unit, for {@link timestampUnitHint}. */
+const SECONDS_PER: Readonly<Record<string, number>> = { s: 1, ms: 1e-3, "µs": 1e-6, ns: 1e-9 };
+
+/**
+ * When a measured rate is off from the nominal one by about a power of 1000,
+ * the timestamps are in another unit than the format's: returns
+ * `"timestamps look like µs, not ms"` (or `""` when no unit explains it or
+ * the rate is within a factor 3 of nominal).
+ *
+ * @param fileUnit the unit the format stores timestamps in (`"ms"`, `"ns"`, ...)
+ * @example
+ * timestampUnitHint(64000, 64, "ms"); // "timestamps look like s, not ms"
+ * timestampUnitHint(2e7, 20, "ns");   // "timestamps look like ms, not ns"
+ */
+export function timestampUnitHint(measuredHz: number, nominalHz: number, fileUnit: string): string {
+  const f = measuredHz / nominalHz;
+  const d = SECONDS_PER[fileUnit];
+  if (!(f > 0) || !Number.isFinite(f) || d === undefined || (f > 1 / 3 && f < 3)) return "";
+  for (const [u, size] of Object.entries(SECONDS_PER)) {
+    if (u !== fileUnit && Math.abs(Math.log10((f * d) / size)) < Math.log10(3)) {
+      return `timestamps look like ${u}, not ${fileUnit}`;
+    }
+  }
+  return "";
+}
+
 /**
  * Check that timestamps agree with a claimed sample rate.
  *
@@ -46,23 +72,28 @@ export function medianRateHz(timestampsMs: ArrayLike<number>): number {
  * @param timestampsMs per-sample times (ms)
  * @param claimedHz the rate the caller / dataset claims (Hz)
  * @param tolerance allowed relative deviation of the measured median rate (0.15 = ±15 %)
+ * @param fileUnit the unit the file stores timestamps in, to name a likely
+ *   wrong unit in the error (default `"ms"`)
  * @returns the measured median rate (Hz)
- * @throws DataFormatError `<file>: claimed rate 100 Hz but timestamps give 50.00 Hz (median interval 20.000 ms)`
+ * @throws DataFormatError `<file>: claimed rate 100 Hz but timestamps give 50.00 Hz (median interval 20.00 ms)`,
+ *   `<file>: claimed rate 64 Hz but timestamps give 64000.00 Hz (median interval 0.016 ms): timestamps look like s, not ms`
  */
 export function checkRate(
   source: string,
   timestampsMs: ArrayLike<number>,
   claimedHz: number,
   tolerance = 0.15,
+  fileUnit = "ms",
 ): number {
   const measured = medianRateHz(timestampsMs);
   if (!Number.isFinite(measured)) return measured;
   if (Math.abs(measured - claimedHz) > tolerance * claimedHz) {
+    const hint = timestampUnitHint(measured, claimedHz, fileUnit);
     throw new DataFormatError(
       basename(source),
       `claimed rate ${claimedHz} Hz but timestamps give ${
         measured.toFixed(2)
-      } Hz (median interval ${(1000 / measured).toFixed(3)} ms)`,
+      } Hz (median interval ${(1000 / measured).toPrecision(4)} ms)${hint ? `: ${hint}` : ""}`,
     );
   }
   return measured;

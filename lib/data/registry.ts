@@ -13,7 +13,8 @@
  * const hmp = await loadDataset("hmp-adl", { classes: ["walk", "climb_stairs"] });
  */
 import { join, relative } from "node:path";
-import { ConfigError, DatasetUnavailableError } from "../errors.ts";
+import { ConfigError, DataFormatError, DatasetUnavailableError } from "../errors.ts";
+import { checkRecordings, type RecordingChecks } from "./checks.ts";
 import { readCwa } from "./cwa.ts";
 import { DAPHNET_CLASSES, readDaphnet } from "./daphnet.ts";
 import { HARTH_CODES, HARTH_LABELS, readHarthCsv } from "./harth.ts";
@@ -70,9 +71,35 @@ export interface DatasetInfo {
   loadWindows?: (root: string) => Promise<Windows>;
 }
 
-async function listFiles(dir: string, re: RegExp): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (e.isFile && re.test(e.name)) out.push(e.name);
+/**
+ * The files in `dir` whose names match `re`, sorted. No match at all is a
+ * `DataFormatError` naming the folder, the expected pattern and a few of the
+ * names found (a misnamed or misplaced file is otherwise silently skipped).
+ */
+async function listFiles(dir: string, re: RegExp, pattern: string): Promise<string[]> {
+  const out: string[] = [], other: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && re.test(e.name)) out.push(e.name);
+      else if (e.isFile && !e.name.startsWith(".")) other.push(e.name);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new DataFormatError(dir, "folder not found");
+    throw e;
+  }
+  if (out.length === 0) {
+    other.sort();
+    throw new DataFormatError(
+      dir,
+      `no file matches ${pattern} (${
+        other.length
+          ? `found ${other.length} other file(s): ${other.slice(0, 5).join(", ")}${
+            other.length > 5 ? ", ..." : ""
+          }`
+          : "the folder holds no files"
+      })`,
+    );
+  }
   return out.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
 }
 
@@ -83,7 +110,8 @@ function wantSubject(opts: DatasetLoadOptions, s: string): boolean {
 async function loadWisdm(root: string, device: "watch" | "phone", opts: DatasetLoadOptions) {
   const dir = join(root, "raw", device, "accel");
   const out: Recording[] = [];
-  for (const f of await listFiles(dir, new RegExp(`^data_\\d+_accel_${device}\\.txt(\\.gz)?$`))) {
+  const re = new RegExp(`^data_\\d+_accel_${device}\\.txt(\\.gz)?$`);
+  for (const f of await listFiles(dir, re, `data_<pid>_accel_${device}.txt[.gz]`)) {
     const pid = /^data_(\d+)_/.exec(f)![1];
     if (wantSubject(opts, pid)) out.push(await readWisdm(join(dir, f), { device }));
   }
@@ -148,6 +176,34 @@ export const DATASETS: Record<string, DatasetInfo> = {
         wantSubject(opts, r.subject)
       ),
   },
+  // The small real default the quickstart runs on: every HMP trial file the
+  // "adl5" benchmark reads (7 subjects, 5 activities and their _MODEL
+  // folders), gzipped, committed in <project>/datasets/hmp-adl-sample/.
+  "hmp-adl-sample": {
+    name: "hmp-adl-sample",
+    title:
+      "HMP ADL sample shipped with the project: the adl5 subset (7 subjects, 5 activities, _MODEL trials included)",
+    urls: [],
+    sha256: null,
+    homepage: "https://archive.ics.uci.edu/dataset/283",
+    manual:
+      "Ships with the repository in datasets/hmp-adl-sample/ (datasets/README.md: what it holds, how it was made, sha256 of every file); for the full dataset run: deno task har download hmp-adl",
+    licence:
+      "CC BY 4.0 (UCI Machine Learning Repository); the archive's README.txt asks that redistribution be arranged with the authors (see datasets/README.md)",
+    citation:
+      "Bruno, B., Mastrogiovanni, F., Sgorbissa, A., Vernazza, T., Zaccaria, R. (2014). Dataset for ADL Recognition with Wrist-worn Accelerometer. UCI Machine Learning Repository. https://doi.org/10.24432/C5PC99",
+    classes: [...HMP_ACTIVITIES],
+    placement: "wrist",
+    rateHz: 32,
+    folder: "hmp-adl-sample",
+    layout: "<Activity>[_MODEL]/Accelerometer-<date>-<activity>-<subject>.txt.gz",
+    marker: "Walk",
+    kind: "recordings",
+    load: async (root, opts) =>
+      (await readHmpAdl(root, { includeModel: opts.includeModel })).filter((r) =>
+        wantSubject(opts, r.subject)
+      ),
+  },
   "mobifall": {
     name: "mobifall",
     title: "MobiFall v2.0 (smartphone falls and ADL)",
@@ -187,7 +243,7 @@ export const DATASETS: Record<string, DatasetInfo> = {
     kind: "recordings",
     load: async (root, opts) => {
       const out: Recording[] = [];
-      for (const f of await listFiles(root, /^S\d+R\d+\.txt(\.gz)?$/)) {
+      for (const f of await listFiles(root, /^S\d+R\d+\.txt(\.gz)?$/, "SxxRyy.txt[.gz]")) {
         const subject = `S${/^S(\d+)/.exec(f)![1].padStart(2, "0")}`;
         if (wantSubject(opts, subject)) out.push(await readDaphnet(join(root, f)));
       }
@@ -212,7 +268,7 @@ export const DATASETS: Record<string, DatasetInfo> = {
     kind: "recordings",
     load: async (root, opts) => {
       const out: Recording[] = [];
-      for (const f of await listFiles(root, /\.cwa(\.gz)?$/i)) {
+      for (const f of await listFiles(root, /\.cwa(\.gz)?$/i, "*.cwa[.gz]")) {
         const rec = await readCwa(join(root, f), { dataset: "axivity-sample" });
         if (wantSubject(opts, rec.subject)) out.push(rec);
       }
@@ -236,7 +292,8 @@ export const DATASETS: Record<string, DatasetInfo> = {
     layout: "S<NNN>.csv (possibly below harth/)",
     marker: /^S\d+\.csv(\.gz)?$/,
     kind: "recordings",
-    load: (root, opts) => loadCsvFolder(root, /^S\d+\.csv(\.gz)?$/, "harth", opts),
+    load: (root, opts) =>
+      loadCsvFolder(root, /^S\d+\.csv(\.gz)?$/, "S<NNN>.csv[.gz]", "harth", opts),
   },
   "har70plus": {
     name: "har70plus",
@@ -254,7 +311,8 @@ export const DATASETS: Record<string, DatasetInfo> = {
     layout: "<NNN>.csv (possibly below har70plus/)",
     marker: /^\d+\.csv(\.gz)?$/,
     kind: "recordings",
-    load: (root, opts) => loadCsvFolder(root, /^\d+\.csv(\.gz)?$/, "har70plus", opts),
+    load: (root, opts) =>
+      loadCsvFolder(root, /^\d+\.csv(\.gz)?$/, "<NNN>.csv[.gz]", "har70plus", opts),
   },
   "ssl-wearables-adl": {
     name: "ssl-wearables-adl",
@@ -281,11 +339,12 @@ export const DATASETS: Record<string, DatasetInfo> = {
 async function loadCsvFolder(
   root: string,
   re: RegExp,
+  pattern: string,
   dataset: string,
   opts: DatasetLoadOptions,
 ): Promise<Recording[]> {
   const out: Recording[] = [];
-  for (const f of await listFiles(root, re)) {
+  for (const f of await listFiles(root, re, pattern)) {
     const subject = f.replace(/\.csv(\.gz)?$/, "");
     if (wantSubject(opts, subject)) out.push(await readHarthCsv(join(root, f), { dataset }));
   }
@@ -334,7 +393,7 @@ export async function locateDataset(name: string, dir = dataDir()): Promise<stri
             subs.push(join(d, e.name));
           }
         }
-        next.push(...subs.sort());
+        for (const sub of subs.sort()) next.push(sub);
       } catch { /* not a folder */ }
     }
     level = next;
@@ -367,6 +426,14 @@ export interface LoadDatasetOptions extends DatasetLoadOptions {
    * labelled sample are dropped. Unknown names are a `ConfigError`.
    */
   classes?: string[];
+  /**
+   * Plausibility checks run on every recording read (lib/data/checks.ts):
+   * gravity ≈ 1 g on still segments (`units`), no physically impossible
+   * value (`range`, limit `maxAbsG`), no two recordings with identical
+   * samples (`duplicates`). All on by default; `{ units: false }` etc. to
+   * load such data anyway.
+   */
+  checks?: RecordingChecks;
 }
 
 /**
@@ -392,6 +459,8 @@ export function restrictClasses(rec: Recording, classes: string[]): Recording | 
  *
  * @throws DatasetUnavailableError naming the folder looked in and the download command
  * @throws ConfigError for an unknown dataset or class name
+ * @throws DataFormatError for a bad file, no file matching the dataset's name
+ *   pattern, or a recording failing a plausibility check (see `checks`)
  */
 export async function loadDataset(
   name: string,
@@ -417,6 +486,7 @@ export async function loadDataset(
   const root = await locateDataset(name, dir);
   if (!root) throw unavailable(name, dir);
   let recs = await info.load(root, opts);
+  checkRecordings(recs, opts.checks);
   if (opts.classes) {
     recs = recs.map((r) => restrictClasses(r, opts.classes!)).filter((r): r is Recording =>
       r !== null

@@ -225,7 +225,7 @@ export function labelsPerClass(y: ArrayLike<number>, k: number, opts: BudgetOpti
   const out: number[] = [];
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
     const list = byClass.get(c)!.sort((a, b) => a - b);
-    out.push(...r.shuffle(list).slice(0, k));
+    for (const i of r.shuffle(list).slice(0, k)) out.push(i); // no push(...): k may be large
   }
   return Int32Array.from(out.sort((a, b) => a - b));
 }

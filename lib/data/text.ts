@@ -13,22 +13,29 @@
  */
 import { basename } from "node:path";
 import { DataFormatError } from "../errors.ts";
+import { type DecompressLimits, inflate } from "./decompress.ts";
 
 /** True when the bytes start with the gzip magic number (1f 8b). */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Decompress a whole gzip buffer with the platform `DecompressionStream`. */
-export async function gunzip(bytes: Uint8Array, file = "<buffer>"): Promise<Uint8Array> {
-  try {
-    const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
-      new DecompressionStream("gzip"),
-    );
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  } catch (e) {
-    throw new DataFormatError(file, `corrupt or truncated gzip data (${(e as Error).message})`);
-  }
+/**
+ * Decompress a whole gzip buffer with the platform `DecompressionStream`,
+ * within `limits` enforced while streaming (./decompress.ts: by default at
+ * most 2 GiB and, past 64 MiB, at most 200× the compressed size), so a gzip
+ * bomb is refused after a few tens of megabytes with a `DataFormatError`
+ * naming `file`.
+ *
+ * @example
+ * const csv = await gunzip(await Deno.readFile("a.csv.gz"), "a.csv.gz");
+ */
+export function gunzip(
+  bytes: Uint8Array,
+  file = "<buffer>",
+  limits: DecompressLimits = {},
+): Promise<Uint8Array> {
+  return inflate(bytes, "gzip", file, limits);
 }
 
 /**
@@ -81,6 +88,8 @@ export class TextScanner {
   line = 1;
   /** Offset of the start of the current line. */
   lineStart = 0;
+  /** Offset where the last number read by {@link tryNumber} started (after spaces). */
+  numberStart = 0;
   /**
    * @param text the whole file content
    * @param file the file name used in errors (the base name is used)
@@ -197,14 +206,17 @@ export class TextScanner {
 
   /**
    * Parse a decimal number at `pos` (leading spaces skipped). Literal
-   * `NaN`/`nan`/`Infinity` are accepted (returned as such); anything else
-   * non-numeric returns `undefined` with `pos` unchanged.
+   * `NaN`/`nan`, `Infinity`/`inf` (either sign) are accepted and returned as
+   * such, as is an overflowing `1e400` (→ `Infinity`): callers reject
+   * non-finite values with {@link finite}. Anything else non-numeric
+   * returns `undefined` with `pos` unchanged.
    */
   tryNumber(): number | undefined {
     const s = this.text;
     let i = this.pos;
     let c = s.charCodeAt(i);
     while (c === SP || c === TAB) c = s.charCodeAt(++i);
+    this.numberStart = i;
     let neg = false;
     if (c === 45) {
       neg = true;
@@ -232,7 +244,10 @@ export class TextScanner {
     }
     if (!any) {
       // literal NaN / Infinity
-      const word = /^(nan|NaN|NAN|inf|Inf|INF|Infinity|infinity)/.exec(s.slice(i, i + 8));
+      // longest spelling first: "Infinity" must not stop after "Inf"
+      const word = /^(Infinity|infinity|INFINITY|inf|Inf|INF|nan|NaN|NAN)(?![A-Za-z0-9_])/.exec(
+        s.slice(i, i + 9),
+      );
       if (!word) return undefined;
       this.pos = i + word[0].length;
       return word[0][0].toLowerCase() === "n" ? NaN : neg ? -Infinity : Infinity;
@@ -272,6 +287,24 @@ export class TextScanner {
     const v = this.tryNumber();
     if (v === undefined) this.fail(`${field}: non-numeric value "${this.badToken()}"`);
     return v as number;
+  }
+
+  /**
+   * Return `v` if finite, else throw `DataFormatError: <file> line <n>:
+   * <field>: non-finite value "<text>"` quoting the text of the last number
+   * read. With `allowNaN`, NaN passes (a literal missing sample, which the
+   * window quality checks drop, as ssl-wearables' `is_good_quality` does);
+   * `±Infinity` and overflowing values (`1e400`) never do.
+   */
+  finite(v: number, field: string, allowNaN = false): number {
+    if (Number.isFinite(v) || (allowNaN && Number.isNaN(v))) return v;
+    const rest = this.text.slice(this.numberStart, this.numberStart + 48);
+    const text = /^[^,;\s]*/.exec(rest)![0];
+    return this.fail(
+      `${field}: non-finite value "${text.slice(0, 40)}"${
+        allowNaN ? " (only NaN may mark a missing sample)" : ""
+      }`,
+    );
   }
 
   /** Consume `ch` (after spaces) or throw naming `field`. */

@@ -20,7 +20,7 @@
  */
 import { basename } from "node:path";
 import { DataFormatError } from "../errors.ts";
-import { checkRate, medianRateHz } from "./rate.ts";
+import { checkRate, medianRateHz, timestampUnitHint } from "./rate.ts";
 import { readText, TextScanner } from "./text.ts";
 import type { Recording } from "./types.ts";
 
@@ -109,7 +109,8 @@ WISDM_CODES.forEach((c, i) => CODE_INDEX[c.charCodeAt(0)] = i);
  * Errors name the file, line and fault, e.g.
  * `DataFormatError: data_1600_accel_watch.txt line 812: 5 fields, expected 6`.
  * Literal `NaN` values are kept (and counted in `meta.nanSamples`) for the
- * window quality checks to drop; other non-numeric text is an error.
+ * window quality checks to drop; `Infinity`, overflowing values (`1e400`),
+ * a non-finite timestamp and other non-numeric text are errors.
  */
 export async function readWisdm(path: string, opts: ReadWisdmOptions = {}): Promise<Recording> {
   const text = await readText(path);
@@ -149,13 +150,21 @@ export async function readWisdm(path: string, opts: ReadWisdmOptions = {}): Prom
     sc.pos++;
     if (!sc.accept(44)) fieldError("activity");
     const ts = sc.tryNumber();
-    if (ts === undefined || !sc.accept(44)) fieldError("timestamp");
+    if (ts === undefined) fieldError("timestamp");
+    sc.finite(ts as number, "timestamp");
+    if (!sc.accept(44)) fieldError("timestamp");
     const vx = sc.tryNumber();
-    if (vx === undefined || !sc.accept(44)) fieldError("x");
+    if (vx === undefined) fieldError("x");
+    sc.finite(vx as number, "x", true);
+    if (!sc.accept(44)) fieldError("x");
     const vy = sc.tryNumber();
-    if (vy === undefined || !sc.accept(44)) fieldError("y");
+    if (vy === undefined) fieldError("y");
+    sc.finite(vy as number, "y", true);
+    if (!sc.accept(44)) fieldError("y");
     const vz = sc.tryNumber();
-    if (vz === undefined || !sc.endLine(59)) fieldError("z");
+    if (vz === undefined) fieldError("z");
+    sc.finite(vz as number, "z", true);
+    if (!sc.endLine(59)) fieldError("z");
     if (n === 0) t0 = ts as number;
     t[n] = ((ts as number) - t0) / 1e6;
     x[n] = (vx as number) * g;
@@ -179,8 +188,18 @@ export async function readWisdm(path: string, opts: ReadWisdmOptions = {}): Prom
   let rateHz = opts.rateHz ?? WISDM_NOMINAL_HZ;
   let rateNote: string | undefined;
   const measured = opts.rateHz !== undefined
-    ? checkRate(path, timestampsMs, opts.rateHz, tolerance)
+    ? checkRate(path, timestampsMs, opts.rateHz, tolerance, "ns")
     : medianRateHz(timestampsMs);
+  // a measured rate off by about 1000× is a timestamp unit fault, not a phone running fast
+  const unitHint = timestampUnitHint(measured, WISDM_NOMINAL_HZ, "ns");
+  if (opts.rateHz === undefined && unitHint) {
+    throw new DataFormatError(
+      name,
+      `timestamps give ${measured.toPrecision(4)} Hz (median interval ${
+        (1000 / measured).toPrecision(4)
+      } ms), WISDM's nominal rate is ${WISDM_NOMINAL_HZ} Hz: ${unitHint}`,
+    );
+  }
   if (
     opts.rateHz === undefined && Number.isFinite(measured) &&
     Math.abs(measured - WISDM_NOMINAL_HZ) > tolerance * WISDM_NOMINAL_HZ

@@ -18,6 +18,7 @@
  */
 import { deflateRawSync } from "node:zlib";
 import { DataFormatError } from "../errors.ts";
+import { type DecompressLimits, formatBytes, inflate, resolveLimits } from "./decompress.ts";
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -46,25 +47,21 @@ export type FileErrorType = new (file: string, fault: string) => Error;
 
 /**
  * Inflate raw DEFLATE data (no zlib/gzip header) with the platform
- * `DecompressionStream("deflate-raw")`. Corrupt data throws
- * `new errorType(file, "corrupt deflate data (…)")`.
+ * `DecompressionStream("deflate-raw")`, within `limits` enforced while
+ * streaming (see ./decompress.ts: output cap, expansion ratio, declared
+ * size). Corrupt data throws `new errorType(file, "corrupt deflate data
+ * (…)")`; a crossed limit throws naming the file and the limit.
  *
  * @example
  * const csv = await inflateRaw(compressed, "harth.zip: entry \"S006.csv\"");
  */
-export async function inflateRaw(
+export function inflateRaw(
   data: Uint8Array,
   file = "<deflate>",
   errorType: FileErrorType = DataFormatError,
+  limits: DecompressLimits = {},
 ): Promise<Uint8Array> {
-  try {
-    const s = new Blob([data as BlobPart]).stream().pipeThrough(
-      new DecompressionStream("deflate-raw"),
-    );
-    return new Uint8Array(await new Response(s).arrayBuffer());
-  } catch (e) {
-    throw new errorType(file, `corrupt deflate data (${(e as Error).message})`);
-  }
+  return inflate(data, "deflate-raw", file, limits, errorType);
 }
 
 /** True when the bytes start with a ZIP local-file (`PK\3\4`) or empty-archive (`PK\5\6`) signature. */
@@ -224,12 +221,32 @@ export class ZipArchive {
   /**
    * The uncompressed bytes of entry `name` (a view of the archive for stored
    * entries). Throws when the entry is absent, encrypted, uses another method
-   * than stored/deflate, or its size or CRC-32 does not match.
+   * than stored/deflate, or its size or CRC-32 does not match. Deflated
+   * entries are inflated within `limits` (./decompress.ts): a declared size
+   * over `maxBytes` or `maxRatio` × the compressed size is refused before
+   * inflating, and inflating stops at one byte past the declared size.
    */
-  async read(name: string): Promise<Uint8Array> {
+  async read(name: string, limits: DecompressLimits = {}): Promise<Uint8Array> {
     const entry = this.entries.get(name);
     if (!entry) this.#fail(`zip entry "${name}" not found`);
     if (entry.flags & 1) this.#fail(`entry "${name}" is encrypted`);
+    if (entry.method === 8) {
+      const lim = resolveLimits(limits);
+      if (entry.size > lim.maxBytes) {
+        this.#fail(
+          `entry "${name}" declares ${formatBytes(entry.size)}, over the ` +
+            `${formatBytes(lim.maxBytes)} limit: refusing a possible decompression bomb ` +
+            `(raise $HAR_DECOMPRESS_MAX_BYTES to allow)`,
+        );
+      }
+      if (entry.size > lim.ratioFloorBytes && entry.size > lim.maxRatio * entry.compressedSize) {
+        this.#fail(
+          `entry "${name}" declares ${formatBytes(entry.size)} from ` +
+            `${formatBytes(entry.compressedSize)} (more than ${lim.maxRatio}×): refusing a ` +
+            `possible decompression bomb (raise $HAR_DECOMPRESS_MAX_RATIO to allow)`,
+        );
+      }
+    }
     const o = entry.localHeaderOffset;
     if (this.#u32(o) !== 0x04034b50) {
       this.#fail(`entry "${name}": bad local header (truncated archive?)`);
@@ -244,7 +261,10 @@ export class ZipArchive {
     if (entry.method === 0) {
       data = raw;
     } else if (entry.method === 8) {
-      data = await inflateRaw(raw, `${this.#file}: entry "${name}"`, this.#errorType);
+      data = await inflateRaw(raw, `${this.#file}: entry "${name}"`, this.#errorType, {
+        ...limits,
+        expectedBytes: entry.size,
+      });
     } else {
       this.#fail(`entry "${name}": unsupported compression method ${entry.method}`);
     }

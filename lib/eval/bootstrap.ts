@@ -106,7 +106,9 @@ export function subjectBootstrap(
   const values: number[] = [];
   for (let b = 0; b < nBoot; b++) {
     const idx: number[] = [];
-    for (let k = 0; k < ids.length; k++) idx.push(...members[r.int(ids.length)]);
+    for (let k = 0; k < ids.length; k++) {
+      for (const i of members[r.int(ids.length)]) idx.push(i); // no push(...): large subjects
+    }
     const t = Int32Array.from(idx, (i) => yTrue[i]);
     const p = Int32Array.from(idx, (i) => yPred[i]);
     const v = metric(t, p);

@@ -42,6 +42,7 @@ import { f1Score } from "../eval/metrics.ts";
 import { meanSd, subjectBootstrap } from "../eval/bootstrap.ts";
 import type { SubjectScore } from "../eval/subjects.ts";
 import {
+  classificationReportMarkdown,
   type FoldResult,
   type PublishedNumber,
   summaryTable,
@@ -343,9 +344,10 @@ export async function runRfBaseline(
         fold: fi,
       });
     }
-    pooled.yTrue.push(...r.predictions!.yTrue);
-    pooled.yPred.push(...r.predictions!.yPred);
-    pooled.subject.push(...r.predictions!.subject);
+    // loops, not push(...): a fold of > ~120 k windows would overflow the call stack
+    for (const v of r.predictions!.yTrue) pooled.yTrue.push(v);
+    for (const v of r.predictions!.yPred) pooled.yPred.push(v);
+    for (const v of r.predictions!.subject) pooled.subject.push(v);
     log(
       `fold ${fi + 1}/${folds.length} test ${r.testSubjects.join(",")}: F1 ${
         r.metrics.f1Macro.toFixed(3)
@@ -428,8 +430,9 @@ export function baselineTable(results: RfBaselineResult[]): Table {
       source: "Yuan et al. 2024 (ssl-wearables)",
     }]
   );
-  const t = summaryTable(rows, { published });
+  const t = summaryTable(rows, { published, unit: "subject" });
   const extra = results.map((r) => ({
+    folds: r.folds.length,
     f1FoldMean: r.summary.f1MacroFoldMean,
     f1Pooled: r.summary.f1MacroPooled,
     f1PooledCi95: r.summary.f1MacroPooledCi
@@ -438,7 +441,30 @@ export function baselineTable(results: RfBaselineResult[]): Table {
     windows: r.nWindows,
     trees: r.spec.rf.nEstimators ?? 100,
   }));
-  return t.assign(aq.from(extra));
+  // folds next to the test subjects (one row per subject behind the mean ± sd)
+  const all = t.assign(aq.from(extra));
+  const cols = all.columnNames() as string[];
+  const at = cols.indexOf("subjects");
+  return all.select([
+    ...cols.slice(0, at).filter((c) => c !== "folds"),
+    "folds",
+    ...cols.slice(at).filter((c) => c !== "folds"),
+  ]);
+}
+
+/**
+ * Per-class precision / recall / F1 / support of each result's pooled
+ * out-of-fold predictions (scikit-learn's classification_report), as
+ * Markdown sections for under the summary table.
+ */
+export function baselineReports(results: RfBaselineResult[]): string {
+  return results.map((r) =>
+    [
+      `### ${r.spec.dataset}: per class (all out-of-fold predictions)`,
+      "",
+      classificationReportMarkdown(r.pooled.yTrue, r.pooled.yPred, r.classes),
+    ].join("\n")
+  ).join("\n");
 }
 
 /**
@@ -462,10 +488,11 @@ export async function writeBaselineResults(
     "# Random forest on hand-crafted features (ssl-wearables baseline)",
     "",
     "F1 macro and Cohen's kappa: mean ± sd over test subjects (ssl-wearables' unit);",
-    "`published`: Yuan et al. 2024 / ssl-wearables README. `f1FoldMean`: mean of per-fold",
-    "pooled F1; `f1Pooled`: all out-of-fold predictions, with a subject-bootstrap 95 % CI.",
+    "published F1: Yuan et al. 2024 / ssl-wearables README. F1 mean over folds: mean of the",
+    "per-fold pooled F1; pooled F1: all out-of-fold predictions, with a subject-bootstrap 95 % CI.",
     "",
     toMarkdown(table),
+    baselineReports(results),
   ].join("\n");
   const mdPath = join(dir, "summary.md");
   await writeTextAtomic(mdPath, md);

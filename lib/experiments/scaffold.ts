@@ -517,7 +517,7 @@ async function listFiles(dir: string, rel = ""): Promise<string[]> {
   for (const e of entries) {
     const r = rel ? `${rel}/${e.name}` : e.name;
     const st = e.isSymlink ? await Deno.stat(join(dir, r)) : null;
-    if (e.isDirectory || st?.isDirectory) out.push(...await listFiles(dir, r));
+    if (e.isDirectory || st?.isDirectory) { for (const f of await listFiles(dir, r)) out.push(f); }
     else out.push(r);
   }
   return out;

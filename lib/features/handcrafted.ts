@@ -259,7 +259,7 @@ export function handcraftFeatures(
   const out: number[] = [];
   const mus = ax.map(mean);
   const sds = ax.map((a, i) => std(a, mus[i]));
-  out.push(...mus, ...sds, ...ax.map(range));
+  for (const v of [...mus, ...sds, ...ax.map(range)]) out.push(v);
   out.push(corr(ax[0], ax[1]), corr(ax[1], ax[2]), corr(ax[2], ax[0]));
 
   const m = new Float64Array(n);

@@ -33,7 +33,9 @@
  * const enc = harnetEncoder(model); // [N, 3, 300] → [N, 1024]
  */
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError } from "../errors.ts";
+import "../backend/quiet_tfjs.ts";
+import { ConfigError, DataFormatError } from "../errors.ts";
+import { describeNonFinite, WINDOW_AXES } from "./finite.ts";
 import { AntiAliasDownsample1D, CircularPad1D, downsampleLength } from "./layers.ts";
 import { batchNormalization } from "./batchnorm.ts";
 import {
@@ -433,16 +435,44 @@ export function checkHarnetInput(
   }
 }
 
+/**
+ * Check that windows `x` (row-major `[N, channels, samples]`) hold no NaN or
+ * ±Inf: a model turns one into NaN (or, on some kernels, plausible) outputs.
+ * Throws a {@link DataFormatError} naming `file` when given, else a
+ * {@link ConfigError}, with the first bad value's window, channel and sample.
+ *
+ * @example
+ * ```ts
+ * checkFiniteInput(new Float32Array([0, NaN, 0]), [1, 3, 1], "x.npy");
+ * // DataFormatError: x.npy: NaN at window 0, channel 1, sample 0 (1 non-finite value)
+ * ```
+ */
+export function checkFiniteInput(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  file?: string,
+): void {
+  const bad = describeNonFinite(x, shape, shape.length === 3 ? WINDOW_AXES : undefined);
+  if (bad === null) return;
+  if (file !== undefined) throw new DataFormatError(file, bad);
+  throw new ConfigError(`input holds ${bad}`);
+}
+
 /** Options of {@link predictArrays}. */
 export interface PredictArraysOptions {
   /** Windows per forward pass (default 64). */
   batchSize?: number;
+  /** File the windows came from, named when they hold a NaN/±Inf. */
+  file?: string;
 }
 
 /**
  * Run `model` in inference mode on row-major `[n, channels, samples]` data in
  * batches; returns one flat `Float32Array` per model output (row-major
  * `[n, ...outputShape]`) and their shapes. Tensor memory stays flat.
+ *
+ * @throws ConfigError for a shape that does not fit the model, or a
+ *   NaN/±Inf in `x` ({@link checkFiniteInput}: a DataFormatError with `file`)
  */
 export function predictArrays(
   model: tf.LayersModel,
@@ -455,6 +485,7 @@ export function predictArrays(
   if (x.length !== n * c * t) {
     throw new ConfigError(`input has ${x.length} values, expected ${n}×${c}×${t}`);
   }
+  checkFiniteInput(x, shape, opts.file);
   const bs = Math.max(1, opts.batchSize ?? 64);
   const outShapes = model.outputs.map((o) => (o.shape as number[]).slice(1));
   const sizes = outShapes.map((s) => s.reduce((a, b) => a * b, 1));

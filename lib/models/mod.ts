@@ -16,6 +16,7 @@ export * from "./heads.ts";
 export * from "./harnet.ts";
 export * from "./pytorch.ts";
 export * from "./weights.ts";
+export * from "./finite.ts";
 export * from "./forest.ts";
 export * from "./lstm.ts";
 export * from "./transformer.ts";

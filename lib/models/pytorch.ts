@@ -181,7 +181,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
     const items = stack.splice(0);
     const prev = metaStack.pop();
     if (!prev) fail(`no MARK before byte ${pos}`);
-    stack.push(...prev!);
+    for (const v of prev!) stack.push(v); // a loop: push(...) of > ~120 k items overflows
     return items;
   };
   const top = () => {
@@ -328,7 +328,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         const items = popMark();
         const l = top();
         if (!Array.isArray(l)) fail(`APPENDS on a non-list at byte ${pos}`);
-        (l as unknown[]).push(...items);
+        for (const v of items) (l as unknown[]).push(v);
         break;
       }
       case 0x7d: // EMPTY_DICT
@@ -396,7 +396,19 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         const fn = pop();
         if (!(fn instanceof PyGlobal)) fail(`REDUCE on a non-callable at byte ${pos}`);
         if (!Array.isArray(args)) fail(`REDUCE with non-tuple arguments at byte ${pos}`);
-        stack.push(callGlobal(fn as PyGlobal, args as unknown[], fail));
+        // In a state dict the tensor's name was pushed just before it (for a Parameter,
+        // before its _rebuild_parameter global, one MARK further out): name it in errors.
+        let hint: string | undefined;
+        search: for (const frame of [stack, ...metaStack.slice(-2).reverse()]) {
+          for (let i = frame.length - 1; i >= Math.max(0, frame.length - 2); i--) {
+            if (typeof frame[i] === "string") {
+              hint = frame[i] as string;
+              break search;
+            }
+            if (!(frame[i] instanceof PyGlobal)) break search;
+          }
+        }
+        stack.push(callGlobal(fn as PyGlobal, args as unknown[], fail, hint));
         break;
       }
       case 0x62: { // BUILD: only state on dicts (OrderedDict._metadata), kept aside
@@ -432,7 +444,12 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
   }
 }
 
-function callGlobal(g: PyGlobal, args: unknown[], fail: (f: string) => never): unknown {
+function callGlobal(
+  g: PyGlobal,
+  args: unknown[],
+  fail: (f: string) => never,
+  name?: string,
+): unknown {
   switch (g.qualified) {
     case "collections.OrderedDict":
       if (args.length === 0) return new Map();
@@ -442,8 +459,14 @@ function callGlobal(g: PyGlobal, args: unknown[], fail: (f: string) => never): u
       return fail("OrderedDict called with unexpected arguments");
     case "torch._utils._rebuild_tensor":
     case "torch._utils._rebuild_tensor_v2": {
+      if (args.length < 4) {
+        return fail(
+          `tensor${name ? ` '${name}'` : ""}: ${g.name} called with ${args.length} arguments, ` +
+            `expected (storage, storage_offset, size, stride, …)`,
+        );
+      }
       const [storage, offset, size, stride] = args;
-      return rebuildTensor(storage, offset, size, stride, fail);
+      return rebuildTensor(storage, offset, size, stride, fail, name);
     }
     case "torch._utils._rebuild_parameter":
     case "torch._utils._rebuild_parameter_with_state":
@@ -482,35 +505,72 @@ function halfToFloat(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
+/** `v` as a description for messages: `-4`, `1.5`, `"abc"`, `12345678901234567890n`. */
+function describe(v: unknown): string {
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "string") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(describe).join(", ")}]`;
+  return String(v);
+}
+
+/**
+ * Rebuild a tensor from `_rebuild_tensor(_v2)` arguments, validating every
+ * field first: the storage is a known-dtype storage, the offset and every
+ * size and stride are non-negative safe integers, and offset + extent lies
+ * within the storage's declared elements. A fault names the tensor (`name`,
+ * when the unpickler knows it) and its storage, via `fail` (which names the file).
+ */
 function rebuildTensor(
   storage: unknown,
   offset: unknown,
   size: unknown,
   stride: unknown,
   fail: (f: string) => never,
+  name?: string,
 ): TorchTensor {
   const st = storage as TorchStorage;
+  const what = `tensor${name ? ` '${name}'` : ""}`;
   if (!st || typeof st !== "object" || !("dtype" in st) || !st.bytes) {
-    fail("tensor rebuilt from something that is not a storage");
+    fail(`${what}: rebuilt from something that is not a storage`);
   }
-  if (
-    typeof offset !== "number" || !Array.isArray(size) || !Array.isArray(stride) ||
-    size.length !== stride.length ||
-    ![...size, ...stride].every((v) => Number.isInteger(v) && v >= 0)
-  ) {
-    return fail(`malformed tensor metadata (offset ${offset}, size ${size}, stride ${stride})`);
+  const where = `${what} (storage '${st.key}')`;
+  if (!Object.hasOwn(DTYPE_BYTES, st.dtype)) fail(`${where}: unknown dtype ${describe(st.dtype)}`);
+  const isIndex = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  if (!isIndex(offset)) {
+    fail(`${where}: storage offset ${describe(offset)} is not an integer >= 0`);
   }
+  if (!Array.isArray(size) || !Array.isArray(stride)) {
+    fail(`${where}: size ${describe(size)} and stride ${describe(stride)} must be tuples`);
+  }
+  if (size.length !== stride.length) {
+    fail(`${where}: size ${describe(size)} and stride ${describe(stride)} differ in length`);
+  }
+  size.forEach((v, d) => {
+    if (!isIndex(v)) fail(`${where}: size[${d}] = ${describe(v)} is not an integer >= 0`);
+  });
+  stride.forEach((v, d) => {
+    if (!isIndex(v)) fail(`${where}: stride[${d}] = ${describe(v)} is not an integer >= 0`);
+  });
   const shape = size as number[];
   const strides = stride as number[];
+  const start = offset as number;
   const numel = shape.reduce((a, b) => a * b, 1);
   const itemBytes = DTYPE_BYTES[st.dtype];
-  const available = st.bytes!.length / itemBytes;
-  let maxIndex = offset;
+  // The storage's declared element count (its bytes were checked to hold at least that).
+  const available = Math.min(st.numel, Math.floor(st.bytes!.length / itemBytes));
+  let maxIndex = start;
   for (let d = 0; d < shape.length; d++) if (shape[d] > 0) maxIndex += (shape[d] - 1) * strides[d];
-  if (numel > 0 && maxIndex >= available) {
+  if (!Number.isSafeInteger(numel) || !Number.isSafeInteger(maxIndex)) {
+    fail(`${where}: shape [${shape}] with stride [${strides}] is too large`);
+  }
+  if (numel > 0 ? maxIndex >= available : start > available) {
     fail(
-      `tensor of shape [${shape}] (offset ${offset}, stride [${strides}]) exceeds its storage '${st.key}' of ${available} elements`,
+      `${where}: shape [${shape}] (offset ${start}, stride [${strides}]) exceeds its ` +
+        `storage: reaches element ${maxIndex} of ${available}`,
     );
+  }
+  if (numel * Math.max(4, itemBytes) > 2 ** 32) {
+    fail(`${where}: shape [${shape}] holds ${numel} elements, more than 4 GiB to load`);
   }
   const contiguous = shape.every((_, d) =>
     shape[d] <= 1 || strides[d] === shape.slice(d + 1).reduce((a, b) => a * b, 1)
@@ -518,8 +578,8 @@ function rebuildTensor(
   const Typed = FAST_ARRAYS[st.dtype];
   if (contiguous && Typed) {
     // Fast path: a byte copy of the storage range (little-endian host assumed, as PyTorch's default).
-    const start = offset * itemBytes;
-    const copy = st.bytes!.slice(start, start + numel * itemBytes);
+    const from = start * itemBytes;
+    const copy = st.bytes!.slice(from, from + numel * itemBytes);
     return { shape: [...shape], dtype: st.dtype, data: new Typed(copy.buffer) };
   }
   const dv = new DataView(st.bytes!.buffer, st.bytes!.byteOffset, st.bytes!.byteLength);
@@ -589,7 +649,7 @@ function rebuildTensor(
     // Odometer over the index space in row-major order, following the strides.
     const nd = shape.length;
     const idx = new Array(nd).fill(0);
-    let src = offset;
+    let src = start;
     for (let n = 0; n < numel; n++) {
       get(src);
       for (let d = nd - 1; d >= 0; d--) {
@@ -641,22 +701,34 @@ export async function parseTorchCheckpoint(
       throw new CheckpointError(file, `unsupported persistent id ${JSON.stringify(String(pid))}`);
     }
     const [, type, key, location, numel] = pid;
-    if (!(type instanceof PyGlobal) || !(type.name in STORAGE_DTYPES)) {
+    if (!(type instanceof PyGlobal) || !Object.hasOwn(STORAGE_DTYPES, type.name)) {
       throw new CheckpointError(
         file,
         `unsupported storage type ${String(type?.qualified ?? type)}`,
       );
     }
     const k = String(key);
+    if (typeof numel !== "number" || !Number.isSafeInteger(numel) || numel < 0) {
+      throw new CheckpointError(
+        file,
+        `storage '${k}': element count ${describe(numel)} is not an integer >= 0`,
+      );
+    }
     let s = storages.get(k);
     if (!s) {
       s = {
         key: k,
         dtype: STORAGE_DTYPES[type.name],
-        numel: Number(numel),
+        numel,
         location: String(location),
       };
       storages.set(k, s);
+    } else if (s.numel !== numel || s.dtype !== STORAGE_DTYPES[type.name]) {
+      throw new CheckpointError(
+        file,
+        `storage '${k}' is referenced as ${s.numel} × ${s.dtype} and as ${numel} × ` +
+          `${STORAGE_DTYPES[type.name]}`,
+      );
     }
     return s;
   };

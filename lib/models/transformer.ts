@@ -52,6 +52,7 @@ import { checkLayerInt, frameSequenceShape, singleInput, singleShape } from "./c
 import { layerSeed } from "./heads.ts";
 import type { StateDict, TorchTensor } from "./pytorch.ts";
 import { stripModulePrefix } from "./weights.ts";
+import { checkFiniteTensor } from "./finite.ts";
 
 /** Positional encoding added to the projected frames. */
 export type PositionalEncodingKind = "sinusoidal" | "learned" | "none";
@@ -843,6 +844,10 @@ export function loadTransformerStateDict(
     if (!slot) {
       res.unexpected.push(raw);
       continue;
+    }
+    // a NaN/Inf weight fails naming the file and the key (int64 cannot be non-finite)
+    if (!(t.data instanceof BigInt64Array || t.data instanceof BigUint64Array)) {
+      checkFiniteTensor(file, raw, t.shape, t.data);
     }
     const { values, shape } = torchValues(t, slot.transpose);
     const want = slot.variable.shape as number[];

@@ -24,6 +24,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { CheckpointError } from "../errors.ts";
+import { checkFiniteTensor } from "./finite.ts";
 import { AntiAliasDownsample1D, downsampleKernel } from "./layers.ts";
 import type { StateDict, TorchTensor } from "./pytorch.ts";
 
@@ -162,7 +163,8 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
  * Copy a PyTorch state dict into `model` (a harnet or any model whose layer
  * names are PyTorch module paths). Keys with or without `module.` prefixes
  * are accepted. Returns the loaded / missing / unexpected / ignored keys;
- * with `strict` (default) missing or unexpected keys throw.
+ * with `strict` (default) missing or unexpected keys throw. A loaded tensor
+ * holding NaN/±Inf throws a CheckpointError naming the file and the key.
  */
 export function loadHarnetWeights(
   model: tf.LayersModel,
@@ -186,6 +188,16 @@ export function loadHarnetWeights(
           file,
           `size mismatch for '${rawKey}': checkpoint [${t.shape}] (tfjs [${shape}]), model expects tfjs [${slot.variable.shape}]`,
         );
+      }
+      try {
+        // PyTorch order and shape, as the user knows the tensor (int64 cannot be non-finite)
+        const d = t.data;
+        if (!(d instanceof BigInt64Array || d instanceof BigUint64Array)) {
+          checkFiniteTensor(file, rawKey, t.shape, d);
+        }
+      } catch (e) {
+        assign.forEach(([, a]) => a.dispose());
+        throw e;
       }
       assign.push([slot.variable, tf.tensor(values, shape, "float32")]);
       res.loaded.push(key);

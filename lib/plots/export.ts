@@ -1,7 +1,8 @@
 /**
  * Static export of figures: interactive HTML that loads ONE shared
  * `plotly.min.js` (copied from the npm package `plotly.js-dist-min` into the
- * results folder), and PNG rendered offline by headless Chromium through
+ * results folder; `results/plotly.min.js` is committed, so committed pages
+ * open offline, with the pinned CDN copy as fallback), and PNG rendered offline by headless Chromium through
  * playwright-core (plotly.js injected from the local copy, no CDN).
  *
  * One browser renders many figures: use {@link exportFigures} (or a
@@ -17,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.ts";
 import { atomicWrite } from "../fs.ts";
 import { figurePage } from "./html.ts";
-import { DEFAULT_HEIGHT, DEFAULT_WIDTH, type Figure, toPlainFigure } from "./plotly.ts";
+import { DEFAULT_HEIGHT, DEFAULT_WIDTH, type Figure, fitTitle, toPlainFigure } from "./plotly.ts";
 
 /** Output formats of the exporters. */
 export type FigureFormat = "html" | "png";
@@ -214,7 +215,7 @@ export class FigureExporter {
 
   /** Render `fig` at its layout size (default 800×500 px) and return PNG bytes. */
   async png(fig: Figure): Promise<Uint8Array> {
-    const plainFig = toPlainFigure(fig);
+    const plainFig = fitTitle(toPlainFigure(fig));
     const width = Math.round(plainFig.layout.width ?? DEFAULT_WIDTH);
     const height = Math.round(plainFig.layout.height ?? DEFAULT_HEIGHT);
     await this.#page.setViewportSize({ width, height });

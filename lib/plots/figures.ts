@@ -17,6 +17,7 @@ import {
   type Layout,
   paletteColor,
   type Shape,
+  titleWidthPx,
   type Trace,
 } from "./plotly.ts";
 
@@ -359,7 +360,7 @@ export interface PlotConfusionOptions {
   title?: string;
   /** Plotly colour scale (name or `[fraction, colour]` stops). Default: white → dark blue. */
   colorscale?: string | [number, string][];
-  /** Figure width in px. Default `max(450, 60 * classes + 200)`. */
+  /** Figure width in px. Default `max(450, 60 * classes + 200, title width + 40)`. */
   width?: number;
   /** Figure height in px. Default `max(400, 60 * classes + 150)`. */
   height?: number;
@@ -406,19 +407,25 @@ export function plotConfusion(
     ...(normalize ? { zmax: 1 } : {}),
     showscale: true,
   }];
+  const title = options.title ?? `Confusion matrix${normalize ? " (row-normalised)" : ""}`;
   const layout: Layout = {
-    title: {
-      text: options.title ?? `Confusion matrix${normalize ? " (row-normalised)" : ""}`,
+    title: { text: title },
+    xaxis: {
+      title: { text: "predicted" },
+      type: "category",
+      constrain: "domain",
+      automargin: true,
     },
-    xaxis: { title: { text: "predicted" }, type: "category", constrain: "domain" },
     yaxis: {
       title: { text: "true" },
       type: "category",
+      automargin: true,
       autorange: "reversed",
       scaleanchor: "x",
       constrain: "domain",
     },
-    width: options.width ?? Math.max(450, size + 200),
+    // wide enough for the title too (PNG exports clip what does not fit)
+    width: options.width ?? Math.max(450, size + 200, Math.ceil(titleWidthPx(title) + 40)),
     height: options.height ?? Math.max(400, size + 150),
   };
   return { data, layout };
@@ -817,7 +824,7 @@ function decimationIndex(
       pick.add(lo);
       pick.add(hi);
     }
-    out.push(...[...pick].sort((x, y) => x - y));
+    for (const i of [...pick].sort((x, y) => x - y)) out.push(i);
   }
   return Int32Array.from(out);
 }

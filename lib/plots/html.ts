@@ -6,7 +6,7 @@
  * @example
  * const page = figurePage(fig, { plotlySrc: "../plotly.min.js", title: "confusion" });
  */
-import { DEFAULT_HEIGHT, DEFAULT_WIDTH, type Figure, toPlainFigure } from "./plotly.ts";
+import { DEFAULT_HEIGHT, DEFAULT_WIDTH, type Figure, fitTitle, toPlainFigure } from "./plotly.ts";
 
 /** The plotly.js version pinned in the import map (`plotly.js-dist-min`). */
 export const PLOTLY_VERSION = "2.35.2";
@@ -42,12 +42,14 @@ export function escapeHtml(s: string): string {
 
 /**
  * A standalone, interactive HTML page for `fig` that loads plotly.js from
- * `plotlySrc` (one shared copy per results folder, not one per figure; the
- * copy is written by the exporter and not committed), falling back to the
- * pinned CDN copy when the local file is absent (e.g. a fresh clone).
+ * `plotlySrc` (one shared copy per results folder, not one per figure: the
+ * exporter copies the pinned `plotly.min.js` there, and `results/plotly.min.js`
+ * is committed so committed figures open offline), falling back to the
+ * pinned CDN copy when the local file is absent (a page moved elsewhere).
+ * The title is wrapped to the figure width ({@link fitTitle}).
  */
 export function figurePage(fig: Figure, options: FigurePageOptions): string {
-  const plainFig = toPlainFigure(fig);
+  const plainFig = fitTitle(toPlainFigure(fig));
   const title = options.title ?? plainFig.layout.title?.text ?? "figure";
   const w = plainFig.layout.width ?? DEFAULT_WIDTH;
   const h = plainFig.layout.height ?? DEFAULT_HEIGHT;
@@ -79,7 +81,7 @@ let snippetCounter = 0;
  * output instead and never run this.
  */
 export function figureSnippet(fig: Figure): string {
-  const plainFig = toPlainFigure(fig);
+  const plainFig = fitTitle(toPlainFigure(fig));
   const id = `har-fig-${Date.now().toString(36)}-${(snippetCounter++).toString(36)}`;
   const h = plainFig.layout.height ?? DEFAULT_HEIGHT;
   return `<div id="${id}" style="width:100%;height:${h}px"></div>

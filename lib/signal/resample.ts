@@ -278,9 +278,21 @@ export function filterZeroPhase(x: ArrayLike<number>, h: Float64Array): Float64A
   return out;
 }
 
-/** Regular grid from `t0` to `t1` (inclusive, within 1e-6 ms) with step `stepMs`. */
+/** Most samples one resampled segment may have (2^28: 1 GB of float32 per axis). */
+export const MAX_GRID_SAMPLES = 2 ** 28;
+
+/**
+ * Regular grid from `t0` to `t1` (inclusive, within 1e-6 ms) with step `stepMs`.
+ * @throws ConfigError when it would exceed {@link MAX_GRID_SAMPLES} (an absurd target rate)
+ */
 function grid(t0: number, t1: number, stepMs: number): Float64Array {
   const n = Math.floor((t1 - t0) / stepMs + 1e-6) + 1;
+  if (n > MAX_GRID_SAMPLES) {
+    throw new ConfigError(
+      `resample: ${((t1 - t0) / 1000).toFixed(1)} s at ${1000 / stepMs} Hz is ${n} samples, ` +
+        `more than ${MAX_GRID_SAMPLES}: is the target rate right?`,
+    );
+  }
   const g = new Float64Array(Math.max(n, 0));
   for (let k = 0; k < g.length; k++) g[k] = t0 + k * stepMs;
   return g;
@@ -356,7 +368,7 @@ export function resample(
   if (!(targetHz > 0) || !Number.isFinite(targetHz)) {
     throw new ConfigError(`resample: targetHz must be > 0, got ${targetHz} (${rec.source})`);
   }
-  if (!(rec.rateHz > 0)) {
+  if (!(rec.rateHz > 0) || !Number.isFinite(rec.rateHz)) {
     throw new ConfigError(`${rec.source}: rateHz must be > 0, got ${rec.rateHz}`);
   }
   if (!["linear", "fourier", "antialias"].includes(method)) {

@@ -15,12 +15,18 @@
  * `minLabelFraction`; `"pure"` keeps only windows whose samples all carry one
  * label. `y` indexes `classes` (as given, else the sorted names that occur).
  *
+ * A window must hold at least {@link MIN_WINDOW_SAMPLES} samples (`--rate
+ * 1e-9` or `--window 0.00001` is a `ConfigError`, not `[694, 3, 0]`). When a
+ * cut gives nothing, {@link explainNoWindows} says why, cause by cause.
+ *
  * @example
  * const w = makeWindows(recs30, { windowSec: 10, overlapSec: 5, rateHz: 30 });
  * w.x.length === w.n * 3 * 300;
  * // ssl-wearables style: window at the device rate, then resize each window
  * const adl = makeWindows(recs32, { windowSec: 10, overlapSec: 5, rateHz: 30, perWindowResize: true });
  */
+import { basename } from "node:path";
+import { medianRateHz, timestampUnitHint } from "../data/rate.ts";
 import type { Recording, Windows } from "../data/types.ts";
 import { recordingLength } from "../data/types.ts";
 import { ConfigError } from "../errors.ts";
@@ -62,9 +68,21 @@ export interface WindowOptions {
 export interface WindowsWithReport {
   /** The windows kept. */
   windows: Windows;
-  /** Candidate windows examined, kept, dropped per reason (`keptIndex` is empty here). */
+  /** Candidate windows examined, kept, dropped per reason with an example file each (`keptIndex` is empty here). */
   report: QualityReport;
+  /** Recordings (segments) shorter than one window, which give no candidate at all. */
+  short: {
+    /** How many. */
+    recordings: number;
+    /** The longest of them (s). */
+    longestSec: number;
+    /** The source file of the longest. */
+    example?: string;
+  };
 }
+
+/** Fewest samples a window may have: below 2 there is no signal to learn from. */
+export const MIN_WINDOW_SAMPLES = 2;
 
 function positive(name: string, v: number | undefined): number {
   if (v === undefined || !(v > 0) || !Number.isFinite(v)) {
@@ -103,6 +121,12 @@ export function makeWindowsWithReport(recs: Recording[], opts: WindowOptions): W
     throw new ConfigError(`makeWindows: minLabelFraction must be in [0, 1], got ${minFrac}`);
   }
   const outLen = Math.round(windowSec * rateHz);
+  if (outLen < MIN_WINDOW_SAMPLES) {
+    throw new ConfigError(
+      `makeWindows: a ${windowSec} s window at ${rateHz} Hz holds ${outLen} sample(s); ` +
+        `need at least ${MIN_WINDOW_SAMPLES} (raise the window length or the rate)`,
+    );
+  }
   const anyLabels = recs.some((r) => r.labels !== undefined);
   const dropUnlabelled = opts.dropUnlabelled ?? anyLabels;
   const dropNonFinite = opts.dropNonFinite ?? true;
@@ -138,12 +162,21 @@ export function makeWindowsWithReport(recs: Recording[], opts: WindowOptions): W
       );
     }
     const recRate = r.rateHz;
+    if (!(recRate > 0) || !Number.isFinite(recRate)) {
+      throw new ConfigError(`${r.source}: rateHz must be a positive number, got ${recRate}`);
+    }
     if (!opts.perWindowResize && Math.abs(recRate - rateHz) > 1e-6 * rateHz) {
       throw new ConfigError(
         `${r.source}: rateHz ${recRate} differs from the window rate ${rateHz}; resample first or set perWindowResize`,
       );
     }
     const len = opts.perWindowResize ? Math.round(windowSec * recRate) : outLen;
+    if (len < MIN_WINDOW_SAMPLES) {
+      throw new ConfigError(
+        `${r.source}: a ${windowSec} s window at its ${recRate} Hz holds ${len} sample(s); ` +
+          `need at least ${MIN_WINDOW_SAMPLES}`,
+      );
+    }
     const step = Math.max(1, Math.round(stepSec * recRate));
     const n = recordingLength(r);
     const count = n >= len ? Math.floor((n - len) / step) + 1 : 0;
@@ -157,11 +190,26 @@ export function makeWindowsWithReport(recs: Recording[], opts: WindowOptions): W
   const source: string[] = [];
   const startSec: number[] = [];
   const dropped: Partial<Record<DropReason, number>> = {};
-  const bump = (r: DropReason) => (dropped[r] = (dropped[r] ?? 0) + 1);
+  const examples: Partial<Record<DropReason, string>> = {};
+  let current = "";
+  const bump = (r: DropReason) => {
+    dropped[r] = (dropped[r] ?? 0) + 1;
+    examples[r] ??= current;
+  };
   let total = 0;
+  const short: WindowsWithReport["short"] = { recordings: 0, longestSec: 0 };
 
   recs.forEach((r, ri) => {
     const { len, step, count } = plans[ri];
+    current = r.source;
+    if (count === 0) {
+      const sec = recordingLength(r) / r.rateHz;
+      short.recordings++;
+      if (short.example === undefined || sec > short.longestSec) {
+        short.longestSec = sec;
+        short.example = r.source;
+      }
+    }
     // local label → class index; -1 unlabelled; -2 a class not in `classes`
     // per-sample slot: 0 = a class not in `classes`, 1 = unlabelled, 2 + class index
     const map = (r.labelNames ?? []).map((nm) => (classIndex.get(nm) ?? -2) + 2);
@@ -266,8 +314,119 @@ export function makeWindowsWithReport(recs: Recording[], opts: WindowOptions): W
   };
   return {
     windows,
-    report: { total, kept: y.length, dropped, keptIndex: new Int32Array(0) },
+    report: { total, kept: y.length, dropped, keptIndex: new Int32Array(0), examples },
+    short,
   };
+}
+
+/** What {@link explainNoWindows} needs to know about the cut. */
+export interface NoWindowsContext {
+  /** Dataset name, for the message. */
+  dataset: string;
+  /** The recordings as read (before resampling). */
+  recordings: Recording[];
+  /** The recordings (segments) given to {@link makeWindowsWithReport}. */
+  segments: Recording[];
+  /** Its result. */
+  result: WindowsWithReport;
+  /** Window length (s). */
+  windowSec: number;
+  /** Largest step (s) not counted as a gap (default 1). */
+  maxGapSec?: number;
+  /** The dataset's nominal rate (Hz), to recognise timestamps in a wrong unit (default each recording's `rateHz`). */
+  nominalHz?: number;
+  /** The unit the format stores timestamps in (default `"ms"`), for the unit hint. */
+  timestampUnit?: string;
+}
+
+const DROP_WHY: Record<DropReason, string> = {
+  length: "window(s) with the wrong number of samples",
+  duration: "window(s) whose timestamps span the wrong duration",
+  gap: "window(s) across a time step longer than the gap limit or going backwards",
+  nan: "window(s) holding NaN/Inf samples",
+  range: "window(s) out of range",
+  flat: "flat window(s)",
+  unlabelled: "unlabelled window(s) (no label, or label 0/outside the experiment)",
+  impure: "window(s) mixing labels (label policy pure)",
+  minority: "window(s) whose majority label is below the minimum fraction",
+  class: "window(s) of classes not asked for",
+};
+
+/**
+ * Say why a cut gave no windows, cause by cause with counts and an example
+ * file each, instead of one opaque "dropped {}":
+ *
+ * - no recordings at all (subject/class filters, or no file read);
+ * - recordings whose timestamps are all equal, go backwards, are in another
+ *   unit than the format's (median interval vs the nominal rate), or whose
+ *   every step exceeds the gap limit;
+ * - recordings (segments after cutting at gaps) shorter than one window;
+ * - candidate windows dropped per reason (gaps, NaN, unlabelled, classes, ...).
+ *
+ * @example
+ * if (w.windows.n === 0) throw new ConfigError(explainNoWindows({ dataset, recordings, segments, result: w, windowSec: 10 }));
+ * // "no windows from daphnet (1 recording, 1 segment): 1 recording(s) shorter than one 10 s window (longest 3.0 s, e.g. S01R02.txt)"
+ */
+export function explainNoWindows(c: NoWindowsContext): string {
+  const { recordings, segments, result } = c;
+  const name = (p?: string) => (p ? basename(p) : "?");
+  const head = `no windows from ${c.dataset} (${recordings.length} recording(s), ` +
+    `${segments.length} segment(s) after resampling and cutting at gaps)`;
+  if (recordings.length === 0) {
+    return `${head}: no recording was read (do the --subjects/--classes filters leave any, ` +
+      `and do the files match the dataset's layout?)`;
+  }
+  const causes: string[] = [];
+  const maxGapMs = (c.maxGapSec ?? 1) * 1000;
+  const tally = new Map<string, { n: number; example: string }>();
+  const add = (why: string, file: string) => {
+    const t = tally.get(why);
+    if (t) t.n++;
+    else tally.set(why, { n: 1, example: name(file) });
+  };
+  for (const r of recordings) {
+    const t = r.timestampsMs;
+    if (!t || t.length < 2) continue;
+    let back = 0, equal = 0, gaps = 0;
+    for (let i = 1; i < t.length; i++) {
+      const d = t[i] - t[i - 1];
+      if (d < 0) back++;
+      else if (d === 0) equal++;
+      else if (d > maxGapMs) gaps++;
+    }
+    const steps = t.length - 1;
+    if (equal === steps) add("recording(s) whose timestamps are all equal", r.source);
+    else if (back > 0.1 * steps) {
+      add(
+        "recording(s) whose timestamps are not increasing (> 10 % of steps go backwards)",
+        r.source,
+      );
+    } else {
+      const hint = timestampUnitHint(
+        medianRateHz(t),
+        c.nominalHz ?? r.rateHz,
+        c.timestampUnit ?? "ms",
+      );
+      if (hint) add(`recording(s) whose ${hint}`, r.source);
+      else if (gaps > 0.5 * steps) {
+        add(
+          `recording(s) where most time steps exceed the ${maxGapMs / 1000} s gap limit`,
+          r.source,
+        );
+      }
+    }
+  }
+  for (const [why, t] of tally) causes.push(`${t.n} ${why} (e.g. ${t.example})`);
+  if (result.short.recordings) {
+    causes.push(
+      `${result.short.recordings} recording(s)/segment(s) shorter than one ${c.windowSec} s window ` +
+        `(longest ${result.short.longestSec.toFixed(2)} s, e.g. ${name(result.short.example)})`,
+    );
+  }
+  for (const [k, v] of Object.entries(result.report.dropped) as [DropReason, number][]) {
+    if (v) causes.push(`${v} ${DROP_WHY[k]} (e.g. ${name(result.report.examples?.[k])})`);
+  }
+  return `${head}: ${causes.length ? causes.join("; ") : "no candidate window"}`;
 }
 
 /**

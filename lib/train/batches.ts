@@ -32,6 +32,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { HostTensor } from "../backend/parallel.ts";
 import type { Windows } from "../data/types.ts";
 import { ConfigError } from "../errors.ts";
+import { describeNonFinite, WINDOW_AXES } from "../models/finite.ts";
 
 export type { HostTensor };
 
@@ -142,7 +143,8 @@ export interface PreparedArrays {
  * Check labelled arrays (`FitData` or `Windows`) and index their labelled
  * samples.
  *
- * @throws ConfigError naming `field` when sizes disagree
+ * @throws ConfigError naming `field` when sizes disagree, or naming the first
+ *   NaN/±Inf input value (window, channel, sample for `[n, c, t]` data)
  */
 export function prepareArrays(d: FitData | Windows, field: string): PreparedArrays {
   let x: Float32Array, shape: number[];
@@ -169,6 +171,8 @@ export function prepareArrays(d: FitData | Windows, field: string): PreparedArra
       `fit ${field}.y: ${d.y.length} labels for ${n} samples × yWidth ${yWidth}`,
     );
   }
+  const bad = describeNonFinite(x, shape, shape.length === 3 ? WINDOW_AXES : undefined);
+  if (bad !== null) throw new ConfigError(`fit ${field}.x holds ${bad}`);
   const keep: number[] = [];
   for (let i = 0; i < n; i++) if (d.y[i * yWidth] >= 0) keep.push(i);
   return {
@@ -309,7 +313,8 @@ export function batchSizeOf(t: TensorLike): number {
 
 /**
  * Check a batch: at least one input, every tensor the same batch size > 0,
- * sample weights of that length. Returns the batch size.
+ * float32 values all finite (the first NaN/±Inf is named: window, channel,
+ * sample for `[n, c, t]`), sample weights of that length. Returns the batch size.
  *
  * @throws ConfigError naming the step and the tensor
  */
@@ -329,6 +334,12 @@ export function checkBatch(b: Batch, where: string): number {
     if (t.shape[0] !== n) {
       throw new ConfigError(`fit ${where}: ${name} has batch ${t.shape[0]}, x[0] has ${n}`);
     }
+    // a NaN/Inf input or target would train on garbage (or give a NaN loss later)
+    if (t instanceof tf.Tensor ? t.dtype === "float32" : t.data instanceof Float32Array) {
+      const data = t instanceof tf.Tensor ? t.dataSync() : t.data;
+      const bad = describeNonFinite(data, t.shape, t.shape.length === 3 ? WINDOW_AXES : undefined);
+      if (bad !== null) throw new ConfigError(`fit ${where}: ${name} holds ${bad}`);
+    }
   }
   if (!(n > 0)) throw new ConfigError(`fit ${where}: empty batch`);
   if (b.sampleWeights && b.sampleWeights.length !== n) {
@@ -336,6 +347,8 @@ export function checkBatch(b: Batch, where: string): number {
       `fit ${where}: ${b.sampleWeights.length} sample weights for ${n} samples`,
     );
   }
+  const badWeight = b.sampleWeights ? describeNonFinite(b.sampleWeights, [n]) : null;
+  if (badWeight !== null) throw new ConfigError(`fit ${where}: sample weights hold ${badWeight}`);
   return n;
 }
 

@@ -62,6 +62,7 @@ import {
   toTensor,
 } from "./batches.ts";
 import { readCheckpoint, type StoredTensor, writeCheckpoint } from "./checkpoint.ts";
+import { checkFiniteTensor, describeNonFinite } from "../models/finite.ts";
 import { EarlyStopping, type EarlyStoppingArgs, macroF1 } from "./early_stopping.ts";
 import {
   readWeights,
@@ -664,6 +665,10 @@ export async function fit(
   if (ckptPath && (args.resume ?? true)) {
     const ck = await readCheckpoint(ckptPath);
     if (ck) {
+      // weights, optimiser slots, best weights: a NaN/Inf fails naming the tensor
+      for (const [key, t] of Object.entries(ck.tensors)) {
+        checkFiniteTensor(ckptPath, key, t.shape, t.data);
+      }
       const m = ck.meta as Record<string, unknown>;
       const names = m.weightNames as string[];
       if (!Array.isArray(names) || names.length !== entries.length) {
@@ -729,7 +734,18 @@ export async function fit(
       optimizer.getState();
     const tensors: Record<string, StoredTensor> = {};
     entries.forEach((e, i) => {
-      tensors[`w/${i}`] = { shape: e.shape, data: e.variable.dataSync() as Float32Array };
+      const data = e.variable.dataSync() as Float32Array;
+      // never overwrite the last good checkpoint with diverged weights
+      const bad = describeNonFinite(data, e.shape);
+      if (bad !== null) {
+        throw new ConfigError(
+          `fit: weight '${e.name}' holds ${bad} after step ${st.step} (${
+            st.stepInEpoch === 0 ? `end of epoch ${st.epoch}` : `epoch ${st.epoch + 1}`
+          }); ` +
+            `${ckptPath} keeps the last good state`,
+        );
+      }
+      tensors[`w/${i}`] = { shape: e.shape, data };
     });
     for (const [key, p] of Object.entries(os.params)) {
       for (const [slot, s] of Object.entries(p.slots)) {
@@ -932,7 +948,15 @@ export async function fit(
           disposeBatch(b);
         }
         if (!Number.isFinite(res.loss)) {
-          throw new ConfigError(`fit: training loss is ${res.loss} at ${where}`);
+          // name the heads / reported terms that went non-finite; the weights now hold
+          // the bad update, so nothing is checkpointed: the last checkpoint is the last good state
+          const bad = Object.entries(res.metrics).filter(([, v]) => !Number.isFinite(v));
+          throw new ConfigError(
+            `fit: training loss is ${res.loss} at ${where}` +
+              (bad.length ? ` (${bad.map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
+              (ckptPath ? `; ${ckptPath} keeps the last good state` : "") +
+              ` (diverged: lower the learning rate, or check the data for extreme values)`,
+          );
         }
         st.lossSum += res.loss * res.n;
         st.lossCount += res.n;

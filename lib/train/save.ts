@@ -15,6 +15,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { CheckpointError } from "../errors.ts";
+import { writeDirAtomic, writeTextAtomic } from "../fs.ts";
+import { checkFiniteTensor } from "../models/finite.ts";
 import { atomicWrite, readCheckpoint, type StoredTensor, writeCheckpoint } from "./checkpoint.ts";
 
 /** The sidecar written next to the tfjs files. */
@@ -84,7 +86,7 @@ export function fileIOHandler(dir: string): tf.io.IOHandler {
       const specs: tf.io.WeightsManifestEntry[] = [];
       const buffers: ArrayBuffer[] = [];
       for (const group of modelJSON.weightsManifest ?? []) {
-        specs.push(...group.weights);
+        for (const w of group.weights) specs.push(w);
         for (const p of group.paths) {
           const bytes = await Deno.readFile(join(dir, p));
           buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -104,13 +106,16 @@ export function fileIOHandler(dir: string): tf.io.IOHandler {
   };
 }
 
-/** Save a model (tfjs format) and its config/class names to `dir`. */
+/**
+ * Save a model (tfjs format) and its config/class names to `dir`, as one
+ * atomic folder (`model.json`, `weights.bin`, `har.json` are swapped in
+ * together: a killed save never pairs new weights with an old topology).
+ */
 export async function saveModel(
   model: tf.LayersModel,
   dir: string,
   args: SaveModelArgs = {},
 ): Promise<SavedModelMeta> {
-  await model.save(fileIOHandler(dir));
   const meta: SavedModelMeta = {
     format: "har-model/1",
     config: args.config ?? {},
@@ -118,15 +123,36 @@ export async function saveModel(
     savedAt: new Date().toISOString(),
     tfjsVersion: tf.version.tfjs,
   };
-  await atomicWrite(join(dir, META_JSON), new TextEncoder().encode(JSON.stringify(meta, null, 2)));
+  await writeDirAtomic(dir, async (tmp) => {
+    await model.save(fileIOHandler(tmp));
+    await writeTextAtomic(join(tmp, META_JSON), JSON.stringify(meta, null, 2));
+  }, { owns: [MODEL_JSON, WEIGHTS_BIN, META_JSON] });
   return meta;
 }
 
-/** Load a model saved by {@link saveModel}. */
+/**
+ * Load a model saved by {@link saveModel}.
+ *
+ * @throws CheckpointError when the metadata is unreadable or a weight holds
+ *   NaN/±Inf (naming `weights.bin` and the weight).
+ */
 export async function loadModel(
   dir: string,
 ): Promise<{ model: tf.LayersModel; meta: SavedModelMeta }> {
   const model = await tf.loadLayersModel(fileIOHandler(dir));
+  try {
+    for (const w of model.weights) {
+      checkFiniteTensor(
+        join(dir, WEIGHTS_BIN),
+        w.originalName,
+        w.shape as number[],
+        w.read().dataSync(),
+      );
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const metaPath = join(dir, META_JSON);
   let meta: SavedModelMeta;
   try {
@@ -160,7 +186,8 @@ export async function saveWeights(
  * Load weights written by {@link saveWeights} into a model of the same
  * architecture; returns the stored metadata, or null when `path` is absent.
  *
- * @throws CheckpointError on a count or shape mismatch.
+ * @throws CheckpointError on a count or shape mismatch, or a weight holding
+ *   NaN/±Inf (named with its index and name: a diverged or corrupted file).
  */
 export async function loadWeights(
   model: tf.LayersModel,
@@ -175,7 +202,7 @@ export async function loadWeights(
       `holds ${names?.length} weights, model has ${model.weights.length}`,
     );
   }
-  const values = model.weights.map((w, i) => {
+  const stored = model.weights.map((w, i) => {
     const t = ck.tensors[`w/${i}`];
     if (!t || t.shape.join() !== w.shape.join()) {
       throw new CheckpointError(
@@ -185,8 +212,10 @@ export async function loadWeights(
         }"): shape [${t?.shape}] vs model [${w.shape}] ("${w.originalName}")`,
       );
     }
-    return tf.tensor(t.data, t.shape, "float32");
+    checkFiniteTensor(path, `weight ${i} ("${names[i]}")`, t.shape, t.data);
+    return t;
   });
+  const values = stored.map((t) => tf.tensor(t.data, t.shape, "float32"));
   model.setWeights(values);
   values.forEach((v) => v.dispose());
   return ck.meta;

@@ -9,6 +9,7 @@ import {
 import { ConfigError, DatasetUnavailableError } from "../../lib/errors.ts";
 import { parseDownloadArgs, run as runDownload, summary as dlSummary } from "../../cli/download.ts";
 import { datasetsTable, summary as dsSummary } from "../../cli/datasets.ts";
+import { downloadDataset } from "../../lib/data/download.ts";
 import { sharedData, tempDir } from "../_helpers.ts";
 
 Deno.test("har download: argument parsing and errors", async () => {
@@ -39,4 +40,34 @@ Deno.test("har datasets: table lists every dataset and which are present", async
   assertStringIncludes(line("wisdm-watch"), "yes (wisdm-2019)");
   assertStringIncludes(line("harth"), " no ");
   assertStringIncludes(line("mobifall"), "manual");
+});
+
+Deno.test("har download: progress reports bytes received / Content-Length", async () => {
+  const body = new Uint8Array(200_000).fill(7);
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    () => new Response(body, { headers: { "content-length": String(body.length) } }),
+  );
+  const t = await tempDir();
+  try {
+    const seen: [number, number | null][] = [];
+    const url = `http://127.0.0.1:${server.addr.port}/x.bin`;
+    // not an archive: refused after the download, but the download itself reports progress
+    await assertRejects(
+      () =>
+        downloadDataset("harth", t.path, {
+          url,
+          sha256: null,
+          progress: (r, total) => seen.push([r, total]),
+        }),
+      Error,
+    );
+    assert(seen.length >= 2, `progress called ${seen.length} times`);
+    assertEquals(seen[0], [0, body.length]);
+    assertEquals(seen.at(-1), [body.length, body.length]);
+    for (let i = 1; i < seen.length; i++) assert(seen[i][0] >= seen[i - 1][0], "monotone");
+  } finally {
+    await server.shutdown();
+    await t.cleanup();
+  }
 });

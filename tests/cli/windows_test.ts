@@ -80,7 +80,7 @@ Deno.test("har windows: bad flags give clear errors", async () => {
   await bad(["--dataset", "hmp-adl"], "--out is required");
   await bad(
     ["--dataset", "hmp-adl", "--out", "x", "--rate", "fast"],
-    '--rate: expected a number > 0, got "fast"',
+    '--rate: expected a finite number > 0 and <= 10000, got "fast"',
   );
   await bad(
     ["--dataset", "hmp-adl", "--out", "x", "--window", "5", "--overlap", "5"],
@@ -91,6 +91,15 @@ Deno.test("har windows: bad flags give clear errors", async () => {
     "--label-policy: expected majority | pure",
   );
   await bad(["--dataset", "hmp-adl", "--out", "x", "--bogus"], "bogus");
+  // degenerate numbers: zero-sample windows, non-finite values, steps under one sample
+  await bad(["--dataset", "hmp-adl", "--out", "x", "--rate", "1e-9"], "--window: 10 s at 1e-9 Hz");
+  await bad(["--dataset", "hmp-adl", "--out", "x", "--window", "0.00001"], "holds 0 sample(s)");
+  await bad(["--dataset", "hmp-adl", "--out", "x", "--rate", "Infinity"], "--rate: expected");
+  await bad(["--dataset", "hmp-adl", "--out", "x", "--max-gap", "NaN"], "--max-gap: expected");
+  await bad(
+    ["--dataset", "hmp-adl", "--out", "x", "--window", "10", "--overlap", "9.99999"],
+    "advance by less than one sample",
+  );
   await bad(["--dataset", "no-such-set", "--out", "x"], "no-such-set");
   assertEquals(parseWindowsArgs(["--dataset", "d", "--out", "o"]).layout, "ncl");
   assertEquals(parseWindowsArgs(["--dataset", "d", "--out", "o", "--subjects", "a, b"]).subjects, [
@@ -172,4 +181,31 @@ Deno.test("har windows --benchmark: unknown names and conflicting flags are refu
     5,
     "pure",
   ]);
+});
+
+Deno.test("har windows: re-running into an old folder replaces the whole output, keeps other files", async () => {
+  const data = sharedData();
+  if (!data || !sharedData("hmp-adl")) return;
+  const tmp = await tempDir();
+  try {
+    const out = join(tmp.path, "adl");
+    await Deno.mkdir(out);
+    // an older, bigger output (stale labels and info) plus a file of the user's
+    for (const f of ["X.npy", "Y.npy", "pid.npy"]) await Deno.writeTextFile(join(out, f), "stale");
+    await Deno.writeTextFile(join(out, "info.json"), '{"stale":true}');
+    await Deno.writeTextFile(join(out, "notes.txt"), "mine");
+    const args = ["--dataset", "hmp-adl", "--subjects", "f1", "--classes", "walk"];
+    await run([...args, "--out", out, "--data-dir", data]);
+    const X = await readNpy(join(out, "X.npy"));
+    const Y = await readNpy(join(out, "Y.npy"));
+    const info = JSON.parse(await Deno.readTextFile(join(out, "info.json")));
+    assertEquals([Y.shape[0], info.shape[0]], [X.shape[0], X.shape[0]]);
+    assertEquals(info.classes, ["walk"]);
+    assertEquals(await Deno.readTextFile(join(out, "notes.txt")), "mine");
+    const left: string[] = [];
+    for await (const e of Deno.readDir(tmp.path)) left.push(e.name);
+    assertEquals(left, ["adl"]); // no temporary folder left beside it
+  } finally {
+    await tmp.cleanup();
+  }
 });

@@ -151,3 +151,71 @@ Deno.test("windowsToNpy / readSslWearablesNpy round trip in the ssl-wearables [n
     await t.cleanup();
   }
 });
+
+Deno.test("npy: 200 000 labels (more than an argument spread can take) encode and write", async () => {
+  const n = 200_000;
+  const labels = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? "climb_stairs" : "walk"));
+  // The old dtype inference, Math.max(1, ...lengths), overflows the call stack here.
+  assertThrows(() => Math.max(1, ...labels.map((s) => s.length)), RangeError);
+  const bytes = encodeNpy(labels, [n]);
+  const back = decodeNpy(bytes, "Y.npy");
+  assertEquals([back.dtype, back.shape], ["<U12", [n]]);
+  assertEquals((back.data as string[])[3], "climb_stairs");
+  // ... and a whole ssl-wearables output of that many windows (labels only, x empty).
+  const t = await tempDir();
+  try {
+    const w: Windows = {
+      x: new Float32Array(0),
+      n,
+      channels: 0,
+      length: 0,
+      y: Int32Array.from(labels, (l) => (l === "walk" ? 1 : 0)),
+      classes: ["climb_stairs", "walk"],
+      subject: Array.from({ length: n }, (_, i) => `s${i % 7}`),
+      rateHz: 30,
+    };
+    await windowsToNpy(w, join(t.path, "out"), { extraFiles: { "info.json": "{}" } });
+    const r = await readSslWearablesNpy(join(t.path, "out"));
+    assertEquals([r.n, r.classes], [n, ["climb_stairs", "walk"]]);
+    assertEquals(await Deno.readTextFile(join(t.path, "out", "info.json")), "{}");
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("windowsToNpy: a re-run replaces the whole old output; a failed one leaves it whole", async () => {
+  const t = await tempDir();
+  try {
+    const out = join(t.path, "out");
+    const mk = (n: number, cls: string, x = true): Windows => ({
+      x: x ? new Float32Array(n * 3 * 2) : new Float32Array(0),
+      n,
+      channels: 3,
+      length: 2,
+      y: new Int32Array(n),
+      classes: [cls],
+      subject: new Array(n).fill("p"),
+      rateHz: 30,
+    });
+    await windowsToNpy(mk(4, "old"), out, { extraFiles: { "info.json": "old" } });
+    await Deno.writeTextFile(join(out, "features.npy.note"), "not ours"); // kept
+    // labels only this time: the old 4-window X.npy must not sit beside 2 new labels
+    await windowsToNpy(mk(2, "new", false), out);
+    const names = [];
+    for await (const e of Deno.readDir(out)) names.push(e.name);
+    assertEquals(names.sort(), ["Y.npy", "features.npy.note", "pid.npy"]);
+    // a write that fails half-way (bad extra file name, after X/Y/pid were written) changes nothing
+    await assertRejects(
+      () => windowsToNpy(mk(3, "bad"), out, { extraFiles: { "../evil": "x" } }),
+      TypeError,
+      "plain file name",
+    );
+    const back = await readSslWearablesNpy(out);
+    assertEquals([back.n, back.classes, back.x.length], [2, ["new"], 0]);
+    const left = [];
+    for await (const e of Deno.readDir(t.path)) left.push(e.name);
+    assertEquals(left, ["out"]);
+  } finally {
+    await t.cleanup();
+  }
+});

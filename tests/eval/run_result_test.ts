@@ -245,7 +245,8 @@ Deno.test("summarizeRuns: groups, published numbers and Markdown", () => {
   const header = md.split("\n")[0];
   assertEquals(
     header,
-    "| benchmark | setting | folds | subjects | n | f1Macro | f1Macro_ci | kappa | kappa_ci | published | delta |",
+    "| benchmark | setting | folds | test subjects | n (scores averaged) | F1 macro | pooled F1 [95 % CI] | " +
+      "Cohen's kappa | pooled kappa [95 % CI] | published F1 | Δ F1 vs published |",
   );
   assertStringIncludes(md, `| toy | finetune | 2 |`);
   assertStringIncludes(md, rows[1].f1Macro_ci as string);

@@ -58,8 +58,12 @@ Deno.test("RF baseline on a 3-subject ADL subset: LOSO folds, scores, atomic res
     const back = JSON.parse(await Deno.readTextFile(join(path, "hmp-adl.json")));
     assertEquals(back.nWindows, res.nWindows);
     const md = await Deno.readTextFile(join(path, "summary.md"));
-    assertStringIncludes(md, "| hmp-adl | loso | rf-handcrafted | 3 |");
+    assertStringIncludes(md, "| hmp-adl | loso | rf-handcrafted | 3 | 3 |");
+    assertStringIncludes(md, "| folds | test subjects | F1 macro | Cohen's kappa |");
     assertStringIncludes(md, "0.764");
+    // the per-class report (scikit-learn's classification_report) follows the summary
+    assertStringIncludes(md, "| class | precision | recall | F1 | support |");
+    assertStringIncludes(md, `| **accuracy** |  |  |`);
     assertEquals([...Deno.readDirSync(path)].filter((e) => e.name.includes(".tmp-")).length, 0);
   } finally {
     await cleanup();

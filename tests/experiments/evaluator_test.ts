@@ -681,7 +681,7 @@ Deno.test("scores: scratch clearly above chance; summary mean ± sd and pooled b
   assertEquals(lines.length, 4);
   assertStringIncludes(
     lines[0],
-    "| benchmark | setting | folds | subjects | n | f1Macro | f1Macro_ci |",
+    "| benchmark | setting | folds | test subjects | n (scores averaged) | F1 macro | pooled F1 [95 % CI] |",
   );
   for (const [i, row] of rows.entries()) {
     assertStringIncludes(

@@ -22,7 +22,8 @@ import {
   yuanWindows,
 } from "../../lib/experiments/yuan/mod.ts";
 import { evaluateDownstream, featureStats } from "../../lib/experiments/evaluator.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { CheckpointError, ConfigError } from "../../lib/errors.ts";
+import { readCheckpoint, writeCheckpoint } from "../../lib/train/checkpoint.ts";
 import { exportStateDict, saveTorchStateDict } from "../../lib/models/mod.ts";
 import type { Windows } from "../../lib/data/types.ts";
 import { rng } from "../../lib/random.ts";
@@ -353,6 +354,18 @@ Deno.test("runYuan smoke end to end: every stage writes results; --resume recomp
         log: () => {},
       })
     );
+    // all-NaN pre-trained weights: --resume fails naming the file and the weight,
+    // and summary.md keeps the real numbers (no F1 from a NaN network)
+    const wFile = join(tmp.path, "weights", "mtl.bin");
+    const ck = (await readCheckpoint(wFile))!;
+    for (const [k, t] of Object.entries(ck.tensors)) if (k.startsWith("w/")) t.data.fill(NaN);
+    await writeCheckpoint(wFile, ck);
+    await assertRejects(
+      () => runYuan(spec, { outDir: tmp.path, cacheDir, resume: true, log: () => {} }),
+      CheckpointError,
+      `${wFile}: tensor 'weight 0 (`,
+    );
+    assertEquals(await Deno.readTextFile(join(tmp.path, "summary.md")), md);
   } finally {
     await tmp.cleanup();
   }

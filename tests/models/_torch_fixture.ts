@@ -40,7 +40,14 @@ export class Pickle {
     this.b.push(OP.BINUNICODE, e.length & 0xff, (e.length >> 8) & 0xff, 0, 0, ...e);
     return this;
   }
+  /** An int (BININT), or a float (BINFLOAT) when `v` is not an integer (malformed-header tests). */
   int(v: number): this {
+    if (!Number.isInteger(v)) {
+      const f = new DataView(new ArrayBuffer(8));
+      f.setFloat64(0, v, false);
+      this.b.push(0x47, ...new Uint8Array(f.buffer));
+      return this;
+    }
     this.b.push(OP.BININT, v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff);
     return this;
   }

@@ -235,3 +235,66 @@ Deno.test("oracle: the released-format MTL checkpoint loads with module. keys an
   const k = sd.get("module.feature_extractor.layer1.5.kernel")!.data as Float32Array;
   assertEquals(Array.from(k.subarray(0, 4)), [0.125, 0.375, 0.375, 0.125]);
 });
+
+Deno.test("loader validates every tensor header field, naming the file and the tensor", async () => {
+  const storage = le(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]));
+  const base = {
+    name: "encoder.weight",
+    storage: "0",
+    storageType: "FloatStorage",
+    storageNumel: 8,
+    offset: 0,
+    shape: [2, 2],
+    stride: [2, 1],
+  };
+  const load = (over: Partial<typeof base>, file = "bad.pt") =>
+    parseTorchCheckpoint(torchZip(stateDictPickle([{ ...base, ...over }]), { "0": storage }), file);
+  // the good one loads, with an offset
+  const ok = findStateDict(await load({ offset: 4 }));
+  assertEquals(Array.from(ok.get("encoder.weight")!.data as Float32Array), [5, 6, 7, 8]);
+  const cases: [Partial<typeof base>, string][] = [
+    [{ offset: -4 }, "storage offset -4 is not an integer >= 0"],
+    [{ offset: 1.5 }, "storage offset 1.5 is not an integer >= 0"],
+    [{ offset: 2 ** 31 - 1 }, "exceeds its storage"],
+    [{ offset: 5 }, "exceeds its storage: reaches element 8 of 8"],
+    [{ shape: [2, -2] }, "size[1] = -2 is not an integer >= 0"],
+    [{ shape: [2, 1.5] }, "size[1] = 1.5 is not an integer >= 0"],
+    [{ stride: [-2, 1] }, "stride[0] = -2 is not an integer >= 0"],
+    [{ stride: [2, 0.5] }, "stride[1] = 0.5 is not an integer >= 0"],
+    [{ stride: [1] }, "differ in length"],
+  ];
+  for (const [over, fault] of cases) {
+    const e = await assertRejects(() => load(over), CheckpointError);
+    assertStringIncludes(e.message, "bad.pt: tensor 'encoder.weight' (storage '0'): ");
+    assertStringIncludes(e.message, fault);
+  }
+  // the storage's declared element count, and its dtype
+  for (const [numel, fault] of [[-1, "element count -1"], [2.5, "element count 2.5"]] as const) {
+    const e = await assertRejects(() => load({ storageNumel: numel }), CheckpointError);
+    assertStringIncludes(e.message, `bad.pt: storage '0': ${fault} is not an integer >= 0`);
+  }
+  // a declared element count the storage's bytes do not hold
+  await assertRejects(() => load({ storageNumel: 9 }), CheckpointError, "has 32 bytes, expected 9");
+  // a declared count smaller than the bytes bounds the tensor (not the file size)
+  await assertRejects(
+    () => load({ storageNumel: 2 }),
+    CheckpointError,
+    "exceeds its storage: reaches element 3 of 2",
+  );
+  await assertRejects(
+    () => load({ storageType: "toString" }),
+    CheckpointError,
+    "refused unsafe global 'torch.toString'",
+  );
+});
+
+Deno.test("unpickle: lists of 200 000 items (APPENDS, MARK) do not overflow the stack", () => {
+  const p = new Pickle().op(OP.PROTO, 2, 0x5d, OP.MARK);
+  for (let i = 0; i < 200_000; i++) p.op(OP.BININT1, i & 0xff);
+  const list = unpickle(p.op(0x65, OP.STOP).bytes()) as number[];
+  assertEquals(list.length, 200_000);
+  const q = new Pickle().op(OP.PROTO, 2, OP.MARK);
+  for (let i = 0; i < 200_000; i++) q.op(OP.BININT1, 1);
+  q.op(OP.MARK, OP.BININT1, 7, OP.TUPLE); // closing the nested MARK restores the 200 000 below
+  assertEquals((unpickle(q.op(OP.TUPLE, OP.STOP).bytes()) as number[]).length, 200_001);
+});

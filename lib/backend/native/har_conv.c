@@ -107,7 +107,7 @@ static inline void store_row(float *out, const vf *acc, int NV, int cols, const 
       if (n >= VL) v += vload(bias + c0);
       else for (int i = 0; i < n; i++) v[i] += bias[c0 + i];
     }
-    if (relu) v = (vf)((vi)v & (v > 0)); /* max(v, 0) */
+    if (relu) v = (vf)((vi)v & ~(v <= 0)); /* max(v, 0), NaN kept (NaN <= 0 is false) */
     if (n >= VL) vstore(out + c0, v);
     else for (int i = 0; i < n; i++) out[c0 + i] = v[i];
   }
@@ -455,7 +455,7 @@ static int wino1d(const float *in, int N, int inL, int inC, const float *w, long
         vf acc = bias ? vload(bias + c) : (vf){0};
         for (int xi = 0; xi < WN; xi++)
           if (AT[i][xi] != 0) acc += AT[i][xi] * vload(Mb + ((size_t)xi * T + t) * outC + c);
-        if (relu) acc = (vf)((vi)acc & (acc > 0));
+        if (relu) acc = (vf)((vi)acc & ~(acc <= 0)); /* NaN kept */
         vstore(o + c, acc);
       }
       for (int c = ov; c < outC; c++) {

@@ -240,8 +240,8 @@ export async function loadPretrainWindows(opts: PretrainDataOptions): Promise<Pr
   for (const p of parts) {
     x.set(p.x, off);
     off += p.x.length;
-    subject.push(...p.subject);
-    source.push(...p.source!);
+    for (const s of p.subject) subject.push(s); // loops: a spread of > ~120 k overflows
+    for (const s of p.source!) source.push(s);
   }
   const windows: Windows = {
     x,

@@ -10,7 +10,13 @@
  * checkExpectations(t); // [{ name: "RF within ±0.05 of published (adl)", pass: true, detail }]
  */
 import { meanSd } from "../../eval/bootstrap.ts";
-import { formatMeanSd, type Table, toMarkdown, writeTextAtomic } from "../../eval/tables.ts";
+import {
+  classificationReportMarkdown,
+  formatMeanSd,
+  type Table,
+  toMarkdown,
+  writeTextAtomic,
+} from "../../eval/tables.ts";
 import * as aq from "arquero";
 import { join } from "node:path";
 import { type RunResult, runResultFromJson } from "../../eval/run_result.ts";
@@ -143,15 +149,52 @@ export function checkExpectations(rows: YuanRow[]): Expectation[] {
   return out;
 }
 
-/** Markdown of the table and the expectations. */
-export function yuanMarkdown(rows: YuanRow[], spec: YuanSpec, note = ""): string {
+/**
+ * Per-class precision / recall / F1 / support (scikit-learn's
+ * classification_report) of the pooled test predictions of each
+ * (benchmark, setting) in `outcomes`, as Markdown sections; results without
+ * stored predictions are skipped.
+ */
+export function yuanReports(outcomes: RunResult[]): string {
+  const groups = new Map<string, RunResult[]>();
+  for (const o of outcomes) {
+    if (!o.predictions) continue;
+    const key = `${o.benchmark} · ${o.setting}`;
+    groups.set(key, [...(groups.get(key) ?? []), o]);
+  }
+  const out: string[] = [];
+  for (const [key, g] of groups) {
+    const yTrue: number[] = [], yPred: number[] = [];
+    for (const o of g) {
+      for (const v of o.predictions!.yTrue) yTrue.push(v);
+      for (const v of o.predictions!.yPred) yPred.push(v);
+    }
+    out.push(
+      `### ${key}: per class (all test predictions, ${g.length} folds)`,
+      "",
+      classificationReportMarkdown(yTrue, yPred, g[0].classes),
+    );
+  }
+  return out.join("\n");
+}
+
+/**
+ * Markdown of the table and the expectations; with `outcomes`, a per-class
+ * report ({@link yuanReports}) of each setting follows.
+ */
+export function yuanMarkdown(
+  rows: YuanRow[],
+  spec: YuanSpec,
+  note = "",
+  outcomes: RunResult[] = [],
+): string {
   const exp = checkExpectations(rows);
   const mark = (p: boolean | null) => (p === null ? "not run" : p ? "yes" : "**no**");
   return [
     `# Yuan et al. multi-task SSL: downstream results (scale: ${spec.scale})`,
     "",
     "F1 macro and Cohen's kappa: mean ± sd over test subjects (ssl-wearables' unit).",
-    "`f1FoldMean`: mean over folds of the pooled fold F1. `published`: Yuan et al. 2024",
+    "F1 mean over folds: mean of the pooled fold F1. published F1: Yuan et al. 2024",
     "(UK Biobank pre-training for the SSL rows; ours pre-trains on the ~70 h available here).",
     "",
     `Run options: ${optionsLine(spec)}.`,
@@ -165,6 +208,7 @@ export function yuanMarkdown(rows: YuanRow[], spec: YuanSpec, note = ""): string
     "|---|---|---|",
     ...exp.map((e) => `| ${e.name} | ${mark(e.pass)} | ${e.detail} |`),
     "",
+    ...(outcomes.some((o) => o.predictions) ? ["## Per class", "", yuanReports(outcomes)] : []),
   ].join("\n");
 }
 

@@ -401,7 +401,7 @@ async function yuanBody(
   const writeSummary = async () => {
     const rows = yuanRows(outcomes, spec);
     await exp.writeJson("summary.json", rows);
-    await exp.writeText("summary.md", yuanMarkdown(rows, spec));
+    await exp.writeText("summary.md", yuanMarkdown(rows, spec, "", outcomes));
     await exp.writeText("summary.csv", yuanTable(rows).toCSV());
   };
   const evaluate = (
@@ -433,7 +433,7 @@ async function yuanBody(
       for (const ds of datasets) {
         const settings: SettingSpec[] = [{ kind: "rf" }, ...(ssl ? DEEP : DEEP.slice(0, 1))];
         for (const s of settings) {
-          outcomes.push(...await evaluate(ds, [s], folds[ds]!, "folds"));
+          for (const o of await evaluate(ds, [s], folds[ds]!, "folds")) outcomes.push(o);
           await writeSummary();
         }
       }
