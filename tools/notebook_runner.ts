@@ -18,6 +18,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readRecordedFigures } from "../lib/plots/display.ts";
 import { exportFigures, type ExportOptions } from "../lib/plots/export.ts";
+import { writeTextAtomic } from "../lib/fs.ts";
 
 /** The project root (folder holding deno.json). */
 export const PROJECT_ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -210,6 +211,7 @@ export async function runNotebook(
           { plotlyDir: root, ...options.exportOptions },
         );
         result.figures = figs.map((f, i) => ({ name: f.name, ...files[i] }));
+        await embedStaticImages(out, dir);
       } catch (e) {
         result.status = "export";
         result.ename = (e as Error).name;
@@ -223,6 +225,49 @@ export async function runNotebook(
     result.seconds = (performance.now() - t0) / 1000;
     await Deno.remove(figDir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Give every figure output of the notebook at `nbPath` a static
+ * `image/png` (base64) beside its Plotly JSON, from `<pngDir>/<name>.png`
+ * (the runner's export; the name is read from the output's
+ * `<Figure name…>` text), so the figure shows on GitHub and offline.
+ * Outputs without a PNG are left as they are. Returns the number embedded.
+ *
+ * @example
+ * await embedStaticImages("notebooks/01_multitask_resnet.ipynb", "results/01_multitask_resnet");
+ */
+export async function embedStaticImages(nbPath: string, pngDir: string): Promise<number> {
+  const nb = JSON.parse(await Deno.readTextFile(nbPath));
+  let n = 0;
+  for (const cell of nb.cells ?? []) {
+    for (const o of cell.outputs ?? []) {
+      const data = o.data as Record<string, unknown> | undefined;
+      if (!data?.["application/vnd.plotly.v1+json"]) continue;
+      const plain = [data["text/plain"] ?? ""].flat().join("");
+      const name = /^<Figure ([A-Za-z0-9._-]+)/.exec(plain)?.[1];
+      if (!name) continue;
+      let png: Uint8Array;
+      try {
+        png = await Deno.readFile(join(pngDir, `${name}.png`));
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue;
+        throw e;
+      }
+      data["image/png"] = encodeBase64(png);
+      n++;
+    }
+  }
+  await writeTextAtomic(nbPath, JSON.stringify(nb, null, 1) + "\n");
+  return n;
+}
+
+function encodeBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
 }
 
 /** Human-readable failure report: notebook, cell index, error name/value and traceback. */

@@ -27,7 +27,12 @@ export async function runAndCheckNotebook(
   assertEquals(code.length, res.cells);
   for (const c of code) {
     assert(typeof c.execution_count === "number", "every code cell executed");
-    for (const o of c.outputs ?? []) assert(o.output_type !== "error", "no error outputs");
+    for (const o of c.outputs ?? []) {
+      assert(o.output_type !== "error", "no error outputs");
+      if (o.data?.["application/vnd.plotly.v1+json"]) {
+        assert(o.data["image/png"], "every figure output carries a static PNG (GitHub, offline)");
+      }
+    }
   }
   assert(res.figures.length > 0, "the notebook shows figures");
   for (const f of res.figures) {

@@ -224,3 +224,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test("embedStaticImages: a figure output gets its exported PNG; others are left alone", async () => {
+  const { embedStaticImages } = await import("../../tools/notebook_runner.ts");
+  const tmp = await tempDir();
+  try {
+    const png = new Uint8Array([137, 80, 78, 71, 1, 2, 3]);
+    await Deno.writeFile(join(tmp.path, "fig-a.png"), png);
+    const fig = (name: string) => ({
+      output_type: "display_data",
+      data: {
+        "application/vnd.plotly.v1+json": { data: [] },
+        "text/plain": `<Figure ${name}: t (0 traces)>`,
+      },
+    });
+    const nbPath = join(tmp.path, "nb.ipynb");
+    await Deno.writeTextFile(
+      nbPath,
+      JSON.stringify({ cells: [{ cell_type: "code", outputs: [fig("fig-a"), fig("fig-b")] }] }),
+    );
+    assertEquals(await embedStaticImages(nbPath, tmp.path), 1);
+    const [a, b] = JSON.parse(await Deno.readTextFile(nbPath)).cells[0].outputs;
+    assertEquals(a.data["image/png"], btoa(String.fromCharCode(...png)));
+    assertEquals(b.data["image/png"], undefined, "no PNG exported for fig-b");
+  } finally {
+    await tmp.cleanup();
+  }
+});
