@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { writeTextAtomic } from "../fs.ts";
 import { figureSnippet } from "./html.ts";
-import { type Figure, toPlainFigure } from "./plotly.ts";
+import { type Figure, fitTitle, toPlainFigure } from "./plotly.ts";
 
 /** Environment variable naming the folder where `show` records figures. */
 export const FIGURES_DIR_ENV = "HAR_FIGURES_DIR";
@@ -72,7 +72,8 @@ export function figureName(name: string): string {
  *
  * In Jupyter the output carries `application/vnd.plotly.v1+json` (rendered
  * natively by JupyterLab/VS Code with Plotly support), a `text/html`
- * fallback and a `text/plain` line. Outside Jupyter (`deno run`) it prints
+ * fallback and a `text/plain` line ({@link figureBundle}; long titles are
+ * wrapped to the figure width in both figure forms). Outside Jupyter (`deno run`) it prints
  * one line to stdout and nothing else; use `saveFigure` to write files.
  *
  * @example
@@ -88,17 +89,45 @@ export async function show(fig: Figure, options: ShowOptions = {}): Promise<void
   if (i >= 0) shown.splice(i, 1);
   shown.push({ name, figure });
   await recordToDir(name, figure);
-  const title = figure.layout.title?.text ?? "";
-  const plain = `<Figure ${name}${title ? `: ${title}` : ""} (${figure.data.length} traces)>`;
+  const bundle = figureBundle(figure, name);
   if (isJupyter()) {
-    await Deno.jupyter.display({
-      "application/vnd.plotly.v1+json": figure,
-      "text/html": figureSnippet(figure),
-      "text/plain": plain,
-    }, { raw: true });
+    await Deno.jupyter.display(bundle, { raw: true });
   } else {
-    console.log(`${plain} not in Jupyter: use saveFigure(fig, path) to write PNG/HTML`);
+    console.log(
+      `${bundle["text/plain"]} not in Jupyter: use saveFigure(fig, path) to write PNG/HTML`,
+    );
   }
+}
+
+/** The MIME bundle {@link show} displays for one figure. */
+export interface FigureBundle {
+  /** The plain figure, title wrapped to the figure width ({@link fitTitle}). */
+  "application/vnd.plotly.v1+json": Figure;
+  /** Fallback for frontends without a Plotly renderer (same wrapped title). */
+  "text/html": string;
+  /** `<Figure name: title (n traces)>`, the title on one line. */
+  "text/plain": string;
+  [mime: string]: unknown;
+}
+
+/**
+ * The notebook output of `fig` shown as `name`: the Plotly JSON (with a
+ * title longer than the figure's width wrapped into lines and the top margin
+ * grown to hold them, as in exported PNG/HTML, so no frontend clips it), the
+ * HTML fallback and a one-line text form.
+ *
+ * @example
+ * figureBundle({ data: [], layout: { width: 300, title: { text: "A long title that does not fit in 300 px" } } }, "f")
+ *   ["application/vnd.plotly.v1+json"].layout.title!.text; // "A long title that does not<br>fit in 300 px"
+ */
+export function figureBundle(fig: Figure, name: string): FigureBundle {
+  const plainFig = toPlainFigure(fig);
+  const title = String(plainFig.layout.title?.text ?? "").replace(/<br\s*\/?>/gi, " ");
+  return {
+    "application/vnd.plotly.v1+json": fitTitle(plainFig),
+    "text/html": figureSnippet(plainFig),
+    "text/plain": `<Figure ${name}${title ? `: ${title}` : ""} (${plainFig.data.length} traces)>`,
+  };
 }
 
 /** Figures recorded by {@link show} in this process, in order (last show per name). */

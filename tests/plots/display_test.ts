@@ -4,6 +4,7 @@ import { tempDir } from "../_helpers.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import {
   clearShownFigures,
+  figureBundle,
   figureName,
   FIGURES_DIR_ENV,
   FIGURES_MANIFEST,
@@ -12,7 +13,7 @@ import {
   show,
   shownFigures,
 } from "../../lib/plots/display.ts";
-import type { Figure } from "../../lib/plots/plotly.ts";
+import { type Figure, TITLE_FONT_SIZE, titleWidthPx } from "../../lib/plots/plotly.ts";
 
 const fig = (title: string): Figure => ({
   data: [{ type: "bar", x: ["a", "b"], y: new Float32Array([1, 2]) }],
@@ -101,4 +102,36 @@ Deno.test("show records into $HAR_FIGURES_DIR; readRecordedFigures keeps the las
     else Deno.env.set(FIGURES_DIR_ENV, prev);
     await tmp.cleanup();
   }
+});
+
+Deno.test("figureBundle: the displayed Plotly JSON and HTML wrap a title wider than the figure", () => {
+  const long =
+    "Random forest, leave one subject out: confusion (row-normalised), pooled over every test subject";
+  const f: Figure = {
+    data: [{ type: "bar", x: ["a", "b"], y: new Float32Array([1, 2]) }],
+    layout: { width: 320, title: { text: long } },
+  };
+  // the width the title needs, measured independently of the wrapping code
+  assert(titleWidthPx(long) > 2 * 320, "the test title is over twice as wide as its figure");
+  const b = figureBundle(f, "confusion");
+  const shown = b["application/vnd.plotly.v1+json"];
+  const text = String(shown.layout.title?.text);
+  const lines = text.split("<br>");
+  assert(lines.length >= 3, `wrapped into lines: ${text}`);
+  assertEquals(lines.join(" "), long, "same words, only line breaks added");
+  for (const l of lines) assert(titleWidthPx(l) <= 320, `line fits: ${l}`);
+  assert(
+    (shown.layout.margin?.t ?? 0) > lines.length * TITLE_FONT_SIZE,
+    "top margin grown to hold every title line",
+  );
+  const htmlFig = JSON.parse(/var fig = (.*);\n/.exec(b["text/html"])![1]) as Figure;
+  assertEquals(htmlFig.layout.title?.text, text, "the HTML fallback shows the same wrapped title");
+  assertEquals(b["text/plain"], `<Figure confusion: ${long} (1 traces)>`);
+  assertEquals(f.layout.title?.text, long, "the input figure is not modified");
+  // typed arrays become plain arrays (JSON-safe output)
+  assertEquals(shown.data[0].y, [1, 2]);
+  // a title that fits is shown as it is, margins untouched
+  const short = figureBundle(fig("Short"), "s")["application/vnd.plotly.v1+json"];
+  assertEquals(short.layout.title?.text, "Short");
+  assertEquals(short.layout.margin, undefined);
 });
