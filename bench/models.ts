@@ -6,6 +6,12 @@
  *   ({@link BENCH_TRANSFORMER}: 2 post-LN layers, d_model 128, 8 heads, FFN
  *   512, learned positions, no dropout) with its reconstruction head, on
  *   119×156 spectrogram frames, masked-reconstruction MSE, batch 32.
+ * - `selfpab`: the SelfPAB CPU configuration ({@link BENCH_SELFPAB} =
+ *   `SELFPAB_TRANSFORMER.cpu`: 4 post-LN layers, d_model 192, 6 heads, FFN
+ *   512, sinusoidal positions, dropout 0.1, ≈ 1.45 M parameters) with its
+ *   reconstruction head on full 599 × 156 windows altered by the TERA
+ *   pretext (lib/pretext/tera.ts), SelfPAB's per-sample masked L1, batch 8:
+ *   the attention cost of the real pre-training step.
  * - `resnet1d`: harnet-style 1-D ResNet (64→128→256 channels, kernel 5,
  *   batch norm, ~1 M parameters) on 3×300 windows, 6-class CE, batch 64.
  * - `multiresnet`: Gjoreski et al.'s Multi-ResNet of lib/models/multi_resnet.ts
@@ -33,17 +39,21 @@ import {
   resolveMultiResNetArgs,
 } from "../lib/models/multi_resnet.ts";
 import {
+  SELFPAB_TRANSFORMER,
   transformerEncoder,
   type TransformerEncoderArgs,
   withReconstructionHead,
 } from "../lib/models/transformer.ts";
+import { teraBatch } from "../lib/pretext/tera.ts";
+import { maskedL1Loss } from "../lib/train/losses.ts";
 
 /** Names of the benchmark models. */
-export type BenchModelName = "transformer" | "resnet1d" | "multiresnet" | "lstm";
+export type BenchModelName = "transformer" | "selfpab" | "resnet1d" | "multiresnet" | "lstm";
 
 /** All benchmark models. */
 export const BENCH_MODELS: readonly BenchModelName[] = [
   "transformer",
+  "selfpab",
   "resnet1d",
   "multiresnet",
   "lstm",
@@ -75,6 +85,7 @@ export interface BenchModel {
 /** Default batch per model (the issue's laptop configuration). */
 export const DEFAULT_BATCH: Record<BenchModelName, number> = {
   transformer: 32,
+  selfpab: 8,
   resnet1d: 64,
   multiresnet: 256,
   lstm: 64,
@@ -98,6 +109,8 @@ export function benchReplica(args: BenchReplicaArgs): ParallelModel {
   switch (args.name) {
     case "transformer":
       return transformer(seed);
+    case "selfpab":
+      return selfpab(seed);
     case "resnet1d":
       return layersReplica(resnet1d(seed));
     case "multiresnet":
@@ -131,6 +144,16 @@ export function benchBatch(name: BenchModelName, batch: number, seed: number): B
         const mask = tf.randomUniform([batch, frames!, 1], 0, 1, "float32", seed + 101).less(0.2)
           .toFloat();
         return { inputs: [x.mul(tf.scalar(1).sub(mask))], targets: [x, mask] };
+      }
+      case "selfpab": {
+        // normalised-spectrogram-like frames, altered as SelfPAB pre-training does
+        const { frames, inputSize } = BENCH_SELFPAB;
+        const x = tf.randomNormal([batch, frames!, inputSize], 0, 1, "float32", seed + 100);
+        const b = teraBatch({ data: x.dataSync() as Float32Array, shape: x.shape }, { seed });
+        return {
+          inputs: [tf.tensor(b.input.data, b.input.shape)],
+          targets: [tf.tensor(b.target.data, b.target.shape), tf.tensor(b.mask.data, b.mask.shape)],
+        };
       }
       case "resnet1d":
         return { inputs: [rn([batch, 300, 3], 0)], targets: [labels()] };
@@ -283,4 +306,22 @@ function transformer(seed: number): ParallelModel {
     seed: seed + 1,
   });
   return layersReplica(model, maskedMse);
+}
+
+/**
+ * The SelfPAB benchmark configuration: the spec's CPU model (§7,
+ * `SELFPAB_TRANSFORMER.cpu`: d_model 192, 4 layers, 6 heads, FFN 512,
+ * dropout 0.1, sinusoidal positions) on 599 × 156 frames, as
+ * bench/torch_reference.py's `SelfPAB`.
+ */
+export const BENCH_SELFPAB: TransformerEncoderArgs = { ...SELFPAB_TRANSFORMER.cpu };
+
+/** SelfPAB's masked L1 (per-sample normalised, batch mean): targets [clean input, loss mask]. */
+const selfpabL1 = maskedL1Loss();
+
+function selfpab(seed: number): ParallelModel {
+  const model = withReconstructionHead(transformerEncoder({ ...BENCH_SELFPAB, seed }), {
+    seed: seed + 1,
+  });
+  return layersReplica(model, (rec, targets) => selfpabL1(targets, [rec]));
 }

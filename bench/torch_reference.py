@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference for `deno task bench:train`: the same four benchmark
+"""PyTorch reference for `deno task bench:train`: the same five benchmark
 models as bench/models.ts (same shapes, batch sizes, losses, Adam), timed
 per training step on this machine's CPU.
 
@@ -18,6 +18,7 @@ torch version, BLAS) is read by bench/train_bench.ts as the reference.
 """
 import argparse
 import json
+import math
 import os
 import platform
 import time
@@ -113,7 +114,29 @@ class Transformer(nn.Module):
         return self.out(self.enc(self.inp(x) + self.pos))
 
 
-BATCH = {"transformer": 32, "resnet1d": 64, "multiresnet": 256, "lstm": 64}
+class SelfPAB(nn.Module):
+    """SelfPAB CPU configuration (selfpab.md section 7): Linear(156 -> 192) + sinusoidal positions
+    (interleaved sin/cos, added without scaling), 4 post-norm layers, 6 heads, FFN 512,
+    dropout 0.1, linear reconstruction head, on 599 x 156 (bench/models.ts BENCH_SELFPAB)."""
+
+    def __init__(self, d=192, frames=599, n_in=156):
+        super().__init__()
+        self.inp = nn.Linear(n_in, d)
+        pos = torch.arange(frames).unsqueeze(1)
+        div = torch.exp(torch.arange(0, d, 2) * (-math.log(10000.0) / d))
+        pe = torch.zeros(frames, d)
+        pe[:, 0::2] = torch.sin(pos * div)
+        pe[:, 1::2] = torch.cos(pos * div)
+        self.register_buffer("pe", pe)
+        layer = nn.TransformerEncoderLayer(d, 6, 512, dropout=0.1, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 4, enable_nested_tensor=False)
+        self.out = nn.Linear(d, n_in)
+
+    def forward(self, x):
+        return self.out(self.enc(self.inp(x) + self.pe))
+
+
+BATCH = {"transformer": 32, "selfpab": 8, "resnet1d": 64, "multiresnet": 256, "lstm": 64}
 
 
 def build(name, batch):
@@ -125,6 +148,17 @@ def build(name, batch):
         model = Transformer()
         xin = x * (1 - mask)
         return model, lambda: ((model(xin) - x) ** 2 * mask).mean()
+    if name == "selfpab":
+        # the TERA mask alters ~21.5 % of the elements (its layout does not change the cost)
+        x = torch.randn(batch, 599, 156, generator=g)
+        mask = (torch.rand(batch, 599, 156, generator=g) < 0.215).float()
+        model = SelfPAB()
+        xin = x * (1 - mask)
+
+        def masked_l1():  # SelfPAB maskedL1: per-sample normalised, then the batch mean
+            e = (mask * (model(xin) - x).abs()).sum((1, 2))
+            return (e / mask.sum((1, 2)).clamp(min=1)).mean()
+        return model, masked_l1
     if name == "resnet1d":
         model, x = ResNet1d(), torch.randn(batch, 3, 300, generator=g)
         return model, lambda: F.cross_entropy(model(x), labels)
@@ -185,7 +219,7 @@ def blas_in_use():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="transformer,resnet1d,multiresnet,lstm")
+    ap.add_argument("--models", default="transformer,selfpab,resnet1d,multiresnet,lstm")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)

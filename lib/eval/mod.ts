@@ -13,3 +13,4 @@ export * from "./bootstrap.ts";
 export * from "./tables.ts";
 export * from "./subjects.ts";
 export * from "./run_result.ts";
+export * from "./roc.ts";

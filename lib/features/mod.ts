@@ -9,3 +9,4 @@
 export * from "./handcrafted.ts";
 export { findPeaks, hann, medianBias, type Spectrum, welch, type WelchArgs } from "./welch.ts";
 export { fft, powerSpectrum } from "../signal/fft.ts";
+export * from "./freeze_index.ts";

@@ -21,3 +21,4 @@ export * from "./forest.ts";
 export * from "./lstm.ts";
 export * from "./transformer.ts";
 export * from "./multi_resnet.ts";
+export * from "./selfpab.ts";

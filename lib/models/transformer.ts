@@ -28,7 +28,9 @@
  * {@link withReconstructionHead} adds TERA's linear reconstruction head for
  * masked-reconstruction pre-training, and {@link loadTransformerStateDict}
  * copies a PyTorch state dict with `nn.TransformerEncoder` key names (packed
- * `in_proj_weight`, transposed Linear weights) into the model.
+ * `in_proj_weight`, transposed Linear weights) into the model;
+ * {@link loadSelfpabCheckpoint} reads SelfPAB's released Lightning checkpoint
+ * (its key names: {@link SELFPAB_CHECKPOINT_KEYS}).
  *
  * The custom layers ({@link MultiHeadSelfAttention}, {@link PositionalEncoding},
  * {@link LayerNorm}) are registered with `tf.serialization`, so
@@ -50,7 +52,7 @@ import * as tf from "@tensorflow/tfjs";
 import { CheckpointError, ConfigError } from "../errors.ts";
 import { checkLayerInt, frameSequenceShape, singleInput, singleShape } from "./custom_layer.ts";
 import { layerSeed } from "./heads.ts";
-import type { StateDict, TorchTensor } from "./pytorch.ts";
+import { findStateDict, loadTorchCheckpoint, type StateDict, type TorchTensor } from "./pytorch.ts";
 import { stripModulePrefix } from "./weights.ts";
 import { checkFiniteTensor } from "./finite.ts";
 
@@ -883,4 +885,105 @@ export function loadTransformerStateDict(
     t.dispose();
   }
   return res;
+}
+
+// ------------------------------------------- SelfPAB's released checkpoint
+
+/**
+ * Key prefixes of SelfPAB's released PyTorch-Lightning checkpoint
+ * (`params/selfPAB_upstream/upstream_model.ckpt`, the 100 k-hour model;
+ * ntnu-ai-lab/SelfPAB src/models.py `TransformerEncoderNetwork`): `emb` =
+ * `InputEmbeddingPosEncoding` (`lin_proj_layer` Linear, `pos_encoder`
+ * sinusoidal buffer `pe`), `transformer_encoder` = torch's
+ * `nn.TransformerEncoder` subclass (per-layer names as torch's, no final
+ * norm), `prediction_head` = `_MLP` with one `out_layer` Linear. Pass as
+ * `keys` to {@link loadTransformerStateDict}, or use
+ * {@link loadSelfpabCheckpoint}.
+ */
+export const SELFPAB_CHECKPOINT_KEYS: Readonly<TorchTransformerKeys> = {
+  inputProj: "emb.lin_proj_layer",
+  layers: "transformer_encoder.layers",
+  finalNorm: "transformer_encoder.norm",
+  head: "prediction_head.mlp.out_layer",
+};
+
+/**
+ * True for SelfPAB checkpoint keys that hold no weight: the stored
+ * sinusoidal positional encoding `emb.pos_encoder.pe` `[1, 10000, d]` (a
+ * buffer; recomputed by {@link PositionalEncoding}), also in the
+ * `PositionalEncodings` list form `emb.pos_encoder.pos_encoders.<i>.pe`.
+ */
+export function isSelfpabBufferKey(key: string): boolean {
+  return key === "emb.pos_encoder.pe" || /^emb\.pos_encoder\.pos_encoders\.\d+\.pe$/.test(key);
+}
+
+/** Options of {@link loadSelfpabCheckpoint} / {@link loadSelfpabStateDict}. */
+export interface LoadSelfpabOptions {
+  /**
+   * Throw on missing or unexpected keys (default true). The reconstruction
+   * head's keys are skipped (listed in `ignored`) when the model has no
+   * `headLayer` layer, so an encoder alone loads strictly too.
+   */
+  strict?: boolean;
+  /** Name of the reconstruction-head layer in our model (default `"recon_head"`). */
+  headLayer?: string;
+  /** Checkpoint name used in errors (default: the path, or `"<checkpoint>"`). */
+  file?: string;
+}
+
+/**
+ * Copy SelfPAB's released weights (a decoded checkpoint: the Lightning
+ * dictionary with its nested `state_dict`, or a state dict itself) into a
+ * model built by {@link transformerEncoder} with the checkpoint's sizes
+ * (full release: `SELFPAB_TRANSFORMER.full`), optionally with
+ * {@link withReconstructionHead}. Key names are {@link SELFPAB_CHECKPOINT_KEYS};
+ * the stored positional encoding is skipped ({@link isSelfpabBufferKey}).
+ * Unknown, missing or mis-shaped keys are {@link CheckpointError}s naming the
+ * file and the keys.
+ *
+ * @example
+ * ```ts
+ * const model = withReconstructionHead(transformerEncoder(SELFPAB_TRANSFORMER.full));
+ * loadSelfpabStateDict(model, await loadTorchCheckpoint("upstream_model.ckpt"));
+ * ```
+ */
+export function loadSelfpabStateDict(
+  model: tf.LayersModel,
+  checkpoint: unknown,
+  opts: LoadSelfpabOptions = {},
+): LoadTransformerResult {
+  const file = opts.file ?? "<checkpoint>";
+  const sd = findStateDict(checkpoint, file);
+  const headLayer = opts.headLayer ?? "recon_head";
+  const hasHead = model.layers.some((l) => l.name === headLayer);
+  const head = `${SELFPAB_CHECKPOINT_KEYS.head}.`;
+  return loadTransformerStateDict(model, sd, {
+    keys: { ...SELFPAB_CHECKPOINT_KEYS, headLayer },
+    strict: opts.strict ?? true,
+    file,
+    ignore: (k) => isSelfpabBufferKey(k) || (!hasHead && k.startsWith(head)),
+  });
+}
+
+/**
+ * Read SelfPAB's released checkpoint file (a PyTorch-Lightning `.ckpt`, read
+ * with the safe loader of lib/models/pytorch.ts) and copy its weights into
+ * `model` (see {@link loadSelfpabStateDict}). The optimiser state in the file
+ * is not used.
+ *
+ * @example
+ * ```ts
+ * const enc = transformerEncoder({ ...SELFPAB_TRANSFORMER.full, output: "layers" });
+ * const res = await loadSelfpabCheckpoint(enc, "params/selfPAB_upstream/upstream_model.ckpt");
+ * res.ignored; // ["emb.pos_encoder.pe", "prediction_head.mlp.out_layer.weight", …]
+ * ```
+ * @throws CheckpointError naming the file: not found, unsafe or malformed, or keys that do not fit
+ */
+export async function loadSelfpabCheckpoint(
+  model: tf.LayersModel,
+  path: string,
+  opts: LoadSelfpabOptions = {},
+): Promise<LoadTransformerResult> {
+  const checkpoint = await loadTorchCheckpoint(path);
+  return loadSelfpabStateDict(model, checkpoint, { ...opts, file: opts.file ?? path });
 }

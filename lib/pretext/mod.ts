@@ -13,3 +13,4 @@ export * from "./multitask.ts";
 export * from "./gallery.ts";
 export * from "./multitask_source.ts";
 export * from "./tasks.ts";
+export * from "./tera.ts";

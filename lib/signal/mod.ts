@@ -13,3 +13,5 @@ export * from "./windows.ts";
 export * from "./quality.ts";
 export * from "./sampling.ts";
 export * from "./adl.ts";
+export * from "./stft.ts";
+export * from "./spectrogram.ts";

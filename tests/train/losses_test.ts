@@ -256,6 +256,29 @@ Deno.test("masked L1 / L2 match the SelfPAB reduction (per sample, then batch me
   assertThrows(() => maskedL2Loss({ reduction: "sum" as never }), ConfigError, "reduction");
 });
 
+// SelfPAB parity on [batch 3, frames 7, features 5] (spec §2.2): the numpy reference
+// /work/shared/specs/selfpab_reference.py `masked_l1(pred, target, mask)`, run by hand with
+//   i = np.arange(105.); pred = sin(0.37*i + 0.1); target = 2*cos(0.23*i)  (reshaped [3, 7, 5])
+//   mask = ((i*7) % 5 < 2); mask[2] = 0                       -> 0.8180870952122357
+//   then mask[2, 3, :] = 1 (sample 2: one frame, 5 elements)   -> 1.0730857786411538
+Deno.test("maskedL1Loss equals the SelfPAB reference masked_l1 (empty sample 0/1, batch mean)", () => {
+  const n = 3 * 7 * 5;
+  const pred = new Float32Array(n), target = new Float32Array(n), mask = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    pred[i] = Math.sin(0.37 * i + 0.1);
+    target[i] = 2 * Math.cos(0.23 * i);
+    mask[i] = i < 70 && (i * 7) % 5 < 2 ? 1 : 0;
+  }
+  const shape = [3, 7, 5];
+  const value = () =>
+    run(maskedL1Loss(), [tf.tensor(target, shape), tf.tensor(mask, shape)], [
+      tf.tensor(pred, shape),
+    ]).value;
+  assertAlmostEquals(value(), 0.8180870952122357, 1e-6);
+  mask.fill(1, 70 + 3 * 5, 70 + 4 * 5);
+  assertAlmostEquals(value(), 1.0730857786411538, 1e-6);
+});
+
 Deno.test("masked losses: an all-zero mask gives 0 (not NaN) with finite zero gradients", () => {
   for (const reduction of ["sample", "element"] as const) {
     for (const make of [maskedL1Loss, maskedL2Loss]) {
