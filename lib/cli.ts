@@ -399,3 +399,29 @@ export function progressReporter(
     },
   };
 }
+
+/**
+ * A comma-separated flag whose every item is one of `allowed` (undefined
+ * when the flag is absent).
+ *
+ * @throws UsageError naming the flag for an empty list or an unknown item
+ * @example
+ * listFlag("stages", "dual,thigh", ["dual", "thigh", "amount"]); // ["dual", "thigh"]
+ */
+export function listFlag<T extends string>(
+  flag: string,
+  raw: string | undefined,
+  allowed: readonly T[],
+): T[] | undefined {
+  if (raw === undefined) return undefined;
+  const items = raw.split(",").map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) {
+    throw new UsageError(`--${flag} needs at least one of ${allowed.join(", ")}`);
+  }
+  for (const x of items) {
+    if (!allowed.includes(x as T)) {
+      throw new UsageError(`--${flag}: unknown "${x}" (${allowed.join(", ")})`);
+    }
+  }
+  return items as T[];
+}

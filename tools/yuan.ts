@@ -11,7 +11,7 @@
  * command after an interruption):
  *   nohup deno task yuan --scale long --resume > /tmp/yuan-long.out 2>&1 &  (the run writes results/yuan-long/run.log itself)
  */
-import { cliMain, intFlag, parseFlags, UsageError } from "../lib/cli.ts";
+import { cliMain, intFlag, listFlag, parseFlags, UsageError } from "../lib/cli.ts";
 import { initBackend } from "../lib/backend/mod.ts";
 import {
   runYuan,
@@ -46,25 +46,6 @@ interface YuanFlags {
   datasets?: DownstreamDataset[];
   weights?: string;
   seed?: number;
-}
-
-/** A comma list whose every item is one of `allowed`. */
-function listFlag<T extends string>(
-  flag: string,
-  raw: string | undefined,
-  allowed: readonly T[],
-): T[] | undefined {
-  if (raw === undefined) return undefined;
-  const items = raw.split(",").map((x) => x.trim()).filter(Boolean);
-  if (items.length === 0) {
-    throw new UsageError(`--${flag} needs at least one of ${allowed.join(", ")}`);
-  }
-  for (const x of items) {
-    if (!allowed.includes(x as T)) {
-      throw new UsageError(`--${flag}: unknown "${x}" (${allowed.join(", ")})`);
-    }
-  }
-  return items as T[];
 }
 
 function parse(args: string[]): YuanFlags {

@@ -53,9 +53,7 @@ import { ConfigError, DataFormatError } from "../../errors.ts";
 import { rng } from "../../random.ts";
 import { fft } from "../../signal/fft.ts";
 import { fourierResample, interpLinear } from "../../signal/resample.ts";
-
-/** SelfPAB's sample rate (Hz), "Do not change" (§1.1). */
-export const SELFPAB_RATE_HZ = 50;
+import { SELFPAB_RATE_HZ } from "../../signal/spectrogram.ts";
 
 /** The 9 MobiFall ADL codes (spec §7.2 B1). */
 export const MOBIFALL_ADL_CODES: readonly string[] = [

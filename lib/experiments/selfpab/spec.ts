@@ -130,8 +130,10 @@ export interface SelfpabDownstreamSpec {
 
 /** The pre-training-amount curve (§7.2; the paper's 10 h–100 k h figure). */
 export interface SelfpabAmountSpec {
-  /** Hours of pre-training data (nested random subsets, same number of steps). */
+  /** Hours of pre-training data (nested random subsets, same number of steps); the whole pool is the last point. */
   hours: number[];
+  /** Folds of each thigh task the curve is measured on (the first this many). */
+  folds: number;
 }
 
 /** The whole experiment, plain data (JSON-serialisable, written next to the results). */
@@ -195,7 +197,7 @@ export const SELFPAB_SPECS: Record<SelfpabScale, SelfpabSpec> = {
       maxFolds: 2,
       forestTrees: 20,
     },
-    amount: { hours: [0.5, 2] },
+    amount: { hours: [0.5, 2], folds: 1 },
   },
   laptop: {
     ...BASE,
@@ -228,7 +230,7 @@ export const SELFPAB_SPECS: Record<SelfpabScale, SelfpabSpec> = {
       maxFolds: null,
       forestTrees: 300,
     },
-    amount: { hours: [1, 3, 10, 25] },
+    amount: { hours: [1, 3, 10], folds: 2 },
   },
   paper: {
     ...BASE,
@@ -260,7 +262,7 @@ export const SELFPAB_SPECS: Record<SelfpabScale, SelfpabSpec> = {
       maxFolds: null,
       forestTrees: 1024,
     },
-    amount: { hours: [1, 3, 10, 25] },
+    amount: { hours: [1, 3, 10], folds: 5 },
   },
 };
 
@@ -397,6 +399,7 @@ export function validateSelfpabSpec(s: SelfpabSpec): void {
   }
   if (d.maxFolds !== null) posInt(d.maxFolds, "downstream.maxFolds");
   for (const h of s.amount.hours) pos(h, "amount.hours");
+  if (s.amount.hours.length > 0) posInt(s.amount.folds, "amount.folds");
 }
 
 /** Published average F1 (%, LOSO, mean ± SEM over subjects; SelfPAB Table 1, §4.1). */
