@@ -7,8 +7,9 @@
  *
  * - `smoke`: a couple of minutes on 2 cores (tests, the CI notebook): a tiny
  *   transformer, short crops, a few dozen steps, two folds.
- * - `laptop`: the spec's scaled-down SelfPAB (§7: d 192, 4 layers, 6 heads,
- *   FF 512) on 2 cores; outputs in `results/selfpab/`.
+ * - `laptop`: a scaled-down SelfPAB sized by measurement for 2 cores (d 128,
+ *   4 layers, 4 heads, FF 256, 60-s crops; the spec's §7 d 192 / FF 512 costs
+ *   ~4× more per step); outputs in `results/selfpab/`, about an hour.
  * - `paper`: the released configuration (d 1500, FF 2048, 599-frame
  *   windows, batch 64 pre-training, 15 downstream epochs at batch 100); for
  *   machines with a GPU-class budget.
@@ -116,6 +117,11 @@ export interface SelfpabDownstreamSpec {
   lr: number;
   decayRate: number;
   decaySteps: number;
+  /**
+   * Cap on training windows per fold (a seeded subset, drawn once per fold), or null for all
+   * (the released code uses all).
+   */
+  maxTrainWindows: number | null;
   /** Encoder frozen for this fraction of the steps, then everything trains (0.75). */
   unfreezeAtFraction: number;
   /** Last encoder layer (released configs) or the weighted layer sum (paper). */
@@ -188,6 +194,7 @@ export const SELFPAB_SPECS: Record<SelfpabScale, SelfpabSpec> = {
       batchSize: 8,
       windowFrames: 120,
       shiftFrames: 60,
+      maxTrainWindows: 200,
       lr: 1e-3,
       decayRate: 0.8,
       decaySteps: 200,
@@ -203,12 +210,14 @@ export const SELFPAB_SPECS: Record<SelfpabScale, SelfpabSpec> = {
     ...BASE,
     scale: "laptop",
     variants: ["dual", "thigh"],
-    // the spec's scaled-down SelfPAB (§7): ≈1.45 M parameters
-    model: { dModel: 192, layers: 4, heads: 6, ffUnits: 512, dropout: 0.1, headHidden: 256 },
+    // sized by measurement on 2 cores (fast backend, 2 workers): d 128, 4 layers, FF 256,
+    // 120-frame (60 s) crops ≈ 0.19 s per pre-training step of 16 crops; the spec's d 192 /
+    // 240 frames is ≈ 0.75 s per step, ~4× the budget (13 pre-trainings per run)
+    model: { dModel: 128, layers: 4, heads: 4, ffUnits: 256, dropout: 0.1, headHidden: 88 },
     pretrain: {
-      steps: 1500,
+      steps: 800,
       batchSize: 16,
-      cropFrames: 240,
+      cropFrames: 120,
       lr: 5e-4,
       warmupFraction: 0.07,
       lrEnd: 5e-6,
@@ -217,11 +226,12 @@ export const SELFPAB_SPECS: Record<SelfpabScale, SelfpabSpec> = {
       valCrops: 32,
     },
     downstream: {
-      epochs: 15,
+      epochs: 3,
       batchSize: 16,
-      windowFrames: 240,
-      shiftFrames: 12,
-      lr: 1e-4,
+      windowFrames: 120,
+      shiftFrames: 24,
+      maxTrainWindows: 1000,
+      lr: 5e-4,
       decayRate: 0.8,
       decaySteps: 200,
       unfreezeAtFraction: 0.75,
@@ -230,7 +240,7 @@ export const SELFPAB_SPECS: Record<SelfpabScale, SelfpabSpec> = {
       maxFolds: null,
       forestTrees: 300,
     },
-    amount: { hours: [1, 3, 10], folds: 2 },
+    amount: { hours: [1, 3, 10], folds: 1 },
   },
   paper: {
     ...BASE,
@@ -253,6 +263,7 @@ export const SELFPAB_SPECS: Record<SelfpabScale, SelfpabSpec> = {
       batchSize: 100,
       windowFrames: 599,
       shiftFrames: 12,
+      maxTrainWindows: null,
       lr: 1e-4,
       decayRate: 0.8,
       decaySteps: 200,
@@ -398,6 +409,7 @@ export function validateSelfpabSpec(s: SelfpabSpec): void {
     }
   }
   if (d.maxFolds !== null) posInt(d.maxFolds, "downstream.maxFolds");
+  if (d.maxTrainWindows !== null) posInt(d.maxTrainWindows, "downstream.maxTrainWindows");
   for (const h of s.amount.hours) pos(h, "amount.hours");
   if (s.amount.hours.length > 0) posInt(s.amount.folds, "amount.folds");
 }
