@@ -20,3 +20,4 @@ export * from "./experiments/evaluator.ts";
 export * from "./experiments/baseline.ts";
 export * from "./experiments/quickstart.ts";
 export * from "./experiments/yuan/mod.ts";
+export * from "./experiments/selfpab/mod.ts";

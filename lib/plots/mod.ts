@@ -14,3 +14,4 @@ export * from "./html.ts";
 export * from "./display.ts";
 export * from "./export.ts";
 export * from "./history.ts";
+export * from "./spectrogram.ts";

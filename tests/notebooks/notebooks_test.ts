@@ -4,7 +4,8 @@
  * no cell produced an error, and every figure was exported as PNG + HTML.
  * 99_smoke is covered by the runner's own test; 01_multitask_resnet by
  * tests/experiments/yuan_test.ts, on the smoke run that test makes (so the
- * suite runs the Yuan pipeline once).
+ * suite runs the Yuan pipeline once); 02_selfpab by
+ * tests/experiments/selfpab_run_test.ts, likewise.
  *
  * Skips (with a message) when /usr/bin/python3 lacks jupyter_client.
  */
@@ -14,7 +15,11 @@ import { listNotebooks, PROJECT_ROOT } from "../../tools/notebook_runner.ts";
 import { runAndCheckNotebook } from "./_check.ts";
 
 /** Notebooks executed by another test. */
-export const COVERED_ELSEWHERE = ["99_smoke.ipynb", "01_multitask_resnet.ipynb"];
+export const COVERED_ELSEWHERE = [
+  "99_smoke.ipynb",
+  "01_multitask_resnet.ipynb",
+  "02_selfpab.ipynb",
+];
 
 const notebooks = (await listNotebooks(join(PROJECT_ROOT, "notebooks")))
   .filter((p) => !COVERED_ELSEWHERE.includes(basename(p)));

@@ -107,9 +107,9 @@ function header(spec: SelfpabSpec): string {
     "",
     `Transformer d ${m.dModel}, ${m.layers} layers, ${m.heads} heads, FF ${m.ffUnits}, dropout ${m.dropout}; ` +
     `head MLP ${m.headHidden}. Pre-training: ${p.steps} steps of ${p.batchSize} crops of ${p.cropFrames} frames ` +
-    `(${(p.cropFrames / 2).toFixed(0)} s), AdamW lr ${p.lr} (linear warm-up ${
-      p.warmupFraction * 100
-    } %), ` +
+    `(${
+      (p.cropFrames / 2).toFixed(0)
+    } s), AdamW lr ${p.lr} (linear warm-up ${+(p.warmupFraction * 100).toFixed(2)} %), ` +
     `TERA masking, masked L1. Downstream: ${d.epochs} epochs, batch ${d.batchSize}, windows of ` +
     `${d.windowFrames} frames every ${d.shiftFrames}, Adam lr ${d.lr} ×${d.decayRate} per ${d.decaySteps} steps, ` +
     `encoder unfrozen at ${
