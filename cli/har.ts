@@ -16,6 +16,7 @@ import { cliMain } from "../lib/cli.ts";
 
 const COMMANDS: Record<string, string> = {
   windows: "./windows.ts",
+  spectrogram: "./spectrogram.ts",
   download: "./download.ts",
   datasets: "./datasets.ts",
   embed: "./embed.ts",

@@ -284,6 +284,8 @@ function axesFor(a: SpectrogramCliArgs, kind: string, rec: Recording): string[] 
     const all = [...SELFPAB_CHANNELS];
     return a.sensors === "dual" ? all : a.sensors === "back" ? all.slice(0, 3) : all.slice(3);
   }
+  // a .npy's columns are already in output order (named x, y, z / ch0… or by --channels)
+  if (kind === "file") return [...rec.axisNames];
   throw new ConfigError(
     `${kind}: no built-in SelfPAB axis order (known: ${
       Object.keys(SELFPAB_AXIS_ORDER).join(", ")

@@ -56,6 +56,12 @@ const ENTRY_POINTS: { entry: string; pre: string[]; bad: string[]; flag: string 
     bad: ["--weights", "w", "--input", "i", "--out", "o", "--batch-size", "1.5"],
     flag: "--batch-size",
   },
+  {
+    entry: "cli/har.ts",
+    pre: ["spectrogram"],
+    bad: ["--dataset", "daphnet", "--out", "o", "--window-frames", "1.5"],
+    flag: "--window-frames",
+  },
   { entry: "cli/har.ts", pre: ["download"], bad: ["--dir"], flag: "--dir" },
   { entry: "cli/har.ts", pre: ["datasets"], bad: ["--dir"], flag: "--dir" },
   {
@@ -91,7 +97,7 @@ for (const { entry, pre, bad, flag } of ENTRY_POINTS) {
 Deno.test("har --help lists the commands; an unknown command is one line, exit 2", async () => {
   const help = await spawn("cli/har.ts", ["--help"]);
   assertEquals(help.code, 0);
-  for (const c of ["windows", "embed", "download", "datasets"]) {
+  for (const c of ["windows", "spectrogram", "embed", "download", "datasets"]) {
     assertStringIncludes(help.stdout, c);
   }
   const bad = await spawn("cli/har.ts", ["frobnicate"]);
