@@ -53,10 +53,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.ts";
-import { layerSeed } from "./heads.ts";
 import { type LayerSumNormalisation, WeightedLayerSum } from "./layers.ts";
 import {
   resolveTransformerArgs,
+  torchDense,
   transformerEncoder,
   type TransformerEncoderArgs,
 } from "./transformer.ts";
@@ -146,29 +146,6 @@ function checkCount(where: string, what: string, v: unknown): void {
   }
 }
 
-/** A Linear layer with PyTorch's initialisation U(±1/√fan_in) for weight and bias. */
-function torchLinear(
-  name: string,
-  units: number,
-  fanIn: number,
-  seed: number,
-  activation: "linear" | "relu" = "linear",
-): tf.layers.Layer {
-  const bound = 1 / Math.sqrt(fanIn);
-  const s = layerSeed(seed, name);
-  return tf.layers.dense({
-    name,
-    units,
-    activation,
-    kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: s }),
-    biasInitializer: tf.initializers.randomUniform({
-      minval: -bound,
-      maxval: bound,
-      seed: (s + 1) >>> 0,
-    }),
-  });
-}
-
 /** The per-frame head on `[batch, frames, d]`: `head_hidden` (ReLU) → `head_out`, or `head_out` alone. */
 function frameHead(
   x: tf.SymbolicTensor,
@@ -179,10 +156,10 @@ function frameHead(
   seed: number,
 ): tf.SymbolicTensor {
   if (kind === "linear") {
-    return torchLinear("head_out", numClasses, d, seed).apply(x) as tf.SymbolicTensor;
+    return torchDense("head_out", numClasses, d, seed).apply(x) as tf.SymbolicTensor;
   }
-  const h = torchLinear("head_hidden", hidden, d, seed, "relu").apply(x) as tf.SymbolicTensor;
-  return torchLinear("head_out", numClasses, hidden, seed).apply(h) as tf.SymbolicTensor;
+  const h = torchDense("head_hidden", hidden, d, seed, "relu").apply(x) as tf.SymbolicTensor;
+  return torchDense("head_out", numClasses, hidden, seed).apply(h) as tf.SymbolicTensor;
 }
 
 interface ResolvedClassifierArgs {

@@ -524,8 +524,14 @@ export function resolveTransformerArgs(args: TransformerEncoderArgs): ResolvedTr
   };
 }
 
-/** A Linear layer with PyTorch's default initialisation U(±1/√fan_in) for weights and bias. */
-function torchDense(
+/**
+ * A Linear layer with PyTorch's default initialisation U(±1/√fan_in) for
+ * weights and bias, seeded per layer name.
+ *
+ * @example
+ * torchDense("head_out", 12, 1500, 42).apply(x);
+ */
+export function torchDense(
   name: string,
   units: number,
   fanIn: number,

@@ -333,7 +333,7 @@ function panelsFigure(
       showarrow: false,
       font: { size: 13 },
     });
-    if (regions) shapes.push(...outlines(regions.regions, ax, key, regions.color));
+    if (regions) for (const s of outlines(regions.regions, ax, key, regions.color)) shapes.push(s);
   });
   layout.annotations = annotations;
   if (shapes.length) layout.shapes = shapes;

@@ -56,21 +56,16 @@ import { fourierResample, interpLinear } from "../../signal/resample.ts";
 import { SELFPAB_RATE_HZ } from "../../signal/spectrogram.ts";
 
 /** The 9 MobiFall ADL codes (spec §7.2 B1). */
-export const MOBIFALL_ADL_CODES: readonly string[] = [
-  "STD",
-  "WAL",
-  "JOG",
-  "JUM",
-  "STU",
-  "STN",
-  "SCH",
-  "CSI",
-  "CSO",
-]; // deno-fmt-ignore
+export const MOBIFALL_ADL_CODES: readonly string[] = MOBIFALL_CODES.slice(0, 9);
 
 /** HUNT4 channel order of the dual-sensor variant, as Daphnet channels. */
 export const DAPHNET_HUNT4_CHANNELS: readonly string[] = [
-  "trunk_vert", "trunk_lat", "trunk_fwd", "thigh_vert", "thigh_lat", "thigh_fwd",
+  "trunk_vert",
+  "trunk_lat",
+  "trunk_fwd",
+  "thigh_vert",
+  "thigh_lat",
+  "thigh_fwd",
 ]; // deno-fmt-ignore
 
 /**
