@@ -73,6 +73,7 @@ const ENTRY_POINTS: { entry: string; pre: string[]; bad: string[]; flag: string 
   { entry: "tools/quickstart.ts", pre: [], bad: ["--scale", "huge"], flag: "--scale" },
   { entry: "tools/baseline.ts", pre: [], bad: ["--trees", "0"], flag: "--trees" },
   { entry: "tools/yuan.ts", pre: [], bad: ["--seed", "1.5"], flag: "--seed" },
+  { entry: "tools/selfpab.ts", pre: [], bad: ["--scale", "huge"], flag: "--scale" },
   { entry: "tools/run_notebooks.ts", pre: [], bad: ["--timeout", "Infinity"], flag: "--timeout" },
 ];
 
