@@ -416,7 +416,14 @@ export function specHash(value: unknown): string {
   return sha256(canonicalJson(value));
 }
 
-/** JSON text of a piece value (non-finite numbers → null), one space indent. */
+/** Pieces whose indented JSON exceeds this many bytes are written without indentation. */
+export const COMPACT_PIECE_BYTES = 256 << 10;
+
+/**
+ * JSON text of a piece value (non-finite numbers → null): one space indent,
+ * or compact when the indented text would exceed `COMPACT_PIECE_BYTES`
+ * (per-frame predictions: one number per line triples the size).
+ */
 function pieceText(value: unknown, key: string): string {
   if (value === undefined) {
     throw new ConfigError(
@@ -424,11 +431,12 @@ function pieceText(value: unknown, key: string): string {
     );
   }
   checkJson(value, `piece "${key}"`, true);
-  return JSON.stringify(
-    value,
-    (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v),
-    1,
-  );
+  const finite = (
+    _k: string,
+    v: unknown,
+  ) => (typeof v === "number" && !Number.isFinite(v) ? null : v);
+  const text = JSON.stringify(value, finite, 1);
+  return text.length > COMPACT_PIECE_BYTES ? JSON.stringify(value, finite) : text;
 }
 
 function show(v: unknown): string {

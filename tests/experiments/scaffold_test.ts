@@ -5,6 +5,7 @@ import type { Windows } from "../../lib/data/types.ts";
 import { ConfigError, DataFormatError } from "../../lib/errors.ts";
 import {
   canonicalJson,
+  COMPACT_PIECE_BYTES,
   type ExperimentArgs,
   jsonDiff,
   runExperiment,
@@ -163,6 +164,28 @@ Deno.test("piece: computed once, reused with resume, recomputed without", async 
     assertEquals(calls, 4);
     assertEquals(Object.keys(r3.pieces), ["folds/adl5/frozen/fold0"]);
     assertEquals(r3.previousRuns.length, 0);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("piece: a large piece is written without indentation and reads back equal", async () => {
+  const { path: dir, cleanup } = await tempDir();
+  try {
+    const big = { scores: Array.from({ length: COMPACT_PIECE_BYTES / 4 }, (_, i) => (i % 7) / 7) };
+    const e1 = await startExperiment(args(dir));
+    await e1.piece("big", () => Promise.resolve(big));
+    await e1.piece("small", () => Promise.resolve({ a: [1, 2] }));
+    await e1.finish();
+    const bigText = await Deno.readTextFile(join(dir, "out", "big.json"));
+    assertEquals(bigText, JSON.stringify(big));
+    assertEquals(
+      await Deno.readTextFile(join(dir, "out", "small.json")),
+      JSON.stringify({ a: [1, 2] }, null, 1),
+    );
+    const e2 = await startExperiment(args(dir, { resume: true }));
+    assertEquals(await e2.piece("big", () => Promise.reject(new Error("recomputed"))), big);
+    await e2.finish();
   } finally {
     await cleanup();
   }

@@ -434,7 +434,8 @@ function outcomeOf(
   if (positive !== undefined) {
     const S = sampleProbs.length / K;
     // probabilities, clamped against float rounding (forest leaf means can be −4e-17)
-    const p01 = (v: number) => Math.min(1, Math.max(0, v));
+    // Probabilities kept to 1e-6 (ample for AUROC; full float64 digits triple the outcome files).
+    const p01 = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 1e6) / 1e6;
     out.scoreFrames = Array.from({ length: T }, (_, t) => p01(frameProbs[t * K + positive]));
     out.scoreSamples = Array.from({ length: S }, (_, i) => p01(sampleProbs[i * K + positive]));
     out.yTrueSamples = Array.from(s.segment.labels);
