@@ -7,8 +7,15 @@
  * Two ways to form training batches (`sampling`):
  *
  * - `"pool"` (default): windows drawn from the whole pool ∝ std (or
- *   uniformly), `windowsPerEpoch` draws per epoch, with replacement only
- *   when that exceeds the pool.
+ *   uniformly), `windowsPerEpoch` draws per epoch, with replacement
+ *   (`replace`, default true). ssl-wearables draws a subject's 1,500 windows
+ *   of tens of thousands without replacement: a few per cent of the pool,
+ *   where that is practically drawing with replacement and the std weighting
+ *   acts in full. On a small pool an epoch of 70 % of the windows drawn
+ *   without replacement nearly undoes the weighting (on the Yuan pool: 6.7 %
+ *   nearly still windows drawn against 1.0 % with replacement and 26 %
+ *   uniformly), and arrow of time stalled at chance; `replace: false` keeps
+ *   that behaviour (with replacement only when the draws exceed the pool).
  * - `"subjects"`: ssl-wearables' batches (`mtl.py`'s `DataLoader` over
  *   `SSL_dataset`, `batch_size = batch_subject_num`, `shuffle=True`,
  *   `collate_fn=subject_collate`). Each epoch the subjects are shuffled and
@@ -91,6 +98,12 @@ export interface MultitaskSourceArgs {
   subjectsPerBatch?: number;
   /** `"std"` (default) draws windows ∝ their std; `"uniform"` draws uniformly. */
   weighting?: "std" | "uniform";
+  /**
+   * `sampling: "pool"` only: draw with replacement (default true, see the
+   * module doc); false draws an epoch without replacement unless
+   * `windowsPerEpoch` exceeds the pool.
+   */
+  replace?: boolean;
   /** Pretext tasks (default all four, {@link PRETEXT_TASKS}). */
   tasks?: readonly PretextTask[];
   /** Seed of sampling, transforms and augmentation. */
@@ -143,10 +156,18 @@ export function multitaskSource(windows: Windows, args: MultitaskSourceArgs): Ba
       `multitaskSource: sampling must be "pool" or "subjects", got "${sampling}"`,
     );
   }
-  if (sampling === "subjects") return subjectSource(windows, args, tasks);
+  if (sampling === "subjects") {
+    if (args.replace !== undefined) {
+      throw new ConfigError(
+        'multitaskSource: replace applies to sampling: "pool" (subjects draw without replacement within a subject)',
+      );
+    }
+    return subjectSource(windows, args, tasks);
+  }
   if (args.subjectsPerBatch !== undefined) {
     throw new ConfigError('multitaskSource: subjectsPerBatch needs sampling: "subjects"');
   }
+  const replace = args.replace ?? true;
   const batchSize = args.batchSize ?? 64;
   const perEpoch = args.windowsPerEpoch ?? windows.n;
   if (!(batchSize >= 1) || !(perEpoch >= 1)) {
@@ -167,7 +188,7 @@ export function multitaskSource(windows: Windows, args: MultitaskSourceArgs): Ba
             weighting: args.weighting ?? "std",
             batchSize,
             numSamples: perEpoch,
-            replace: perEpoch > windows.n,
+            replace: replace || perEpoch > windows.n,
           }),
         ];
         cached = epoch;

@@ -7,7 +7,7 @@ import {
   type MultitaskSourceArgs,
   subjectBatchPlan,
 } from "../../lib/pretext/multitask_source.ts";
-import { weightedSampler } from "../../lib/signal/sampling.ts";
+import { samplingWeights, weightedSampler } from "../../lib/signal/sampling.ts";
 import type { Batch, BatchContext, BatchSource } from "../../lib/train/batches.ts";
 import { mixSeed } from "../../lib/train/random.ts";
 
@@ -95,14 +95,21 @@ async function sourceHash(src: BatchSource, epochs: number[]): Promise<string> {
   return h.toString(16);
 }
 
-Deno.test('sampling "pool" (default) gives the batches of before the option existed', async () => {
+Deno.test('sampling "pool" with replace: false gives the batches of before the options existed', async () => {
   const w = hashPool();
-  // hashes recorded from the code before `sampling` was added (epochs 0, 1, 4)
+  // hashes recorded from the code before `sampling` and `replace` were added (epochs 0, 1, 4)
   const cases: [MultitaskSourceArgs, number, number, string][] = [
-    [{ batchSize: 8, seed: 3 }, 5, 37, "e7ff9464"],
+    [{ batchSize: 8, seed: 3, replace: false }, 5, 37, "e7ff9464"],
+    // draws beyond the pool were with replacement before, as now by default
     [{ batchSize: 5, seed: 9, windowsPerEpoch: 50, weighting: "uniform" }, 10, 50, "594f4f2d"],
+    [
+      { batchSize: 5, seed: 9, windowsPerEpoch: 50, weighting: "uniform", replace: false },
+      10,
+      50,
+      "594f4f2d",
+    ],
     [{ batchSize: 6, seed: 1, evaluation: true }, 7, 37, "18e9a246"],
-    [{ batchSize: 8, seed: 3, sampling: "pool" }, 5, 37, "e7ff9464"],
+    [{ batchSize: 8, seed: 3, sampling: "pool", replace: false }, 5, 37, "e7ff9464"],
     // evaluation ignores the sampling options
     [{ batchSize: 6, seed: 1, evaluation: true, sampling: "subjects" }, 7, 37, "18e9a246"],
   ];
@@ -112,15 +119,70 @@ Deno.test('sampling "pool" (default) gives the batches of before the option exis
     assertEquals(await sourceHash(src, [0, 1, 4]), hash, JSON.stringify(args));
   }
   // and they are the std-weighted sampler's batches of mixSeed(seed, epoch, 1), transformed
-  const src = multitaskSource(w, { batchSize: 8, seed: 3 });
-  const plan = [...weightedSampler(w, { seed: mixSeed(3, 2, 1), batchSize: 8, replace: false })];
-  for (const step of [0, 4]) {
-    const want = makeMultitaskBatch(w, plan[step], {
-      tasks: [...PRETEXT_TASKS],
-      seed: mixSeed(3, 2, step, 2),
-    });
-    assertEquals((await get(src, 2, step)).x as Tensorish, { data: want.x, shape: [want.n, C, L] });
+  for (const replace of [false, true]) {
+    const src = multitaskSource(
+      w,
+      replace ? { batchSize: 8, seed: 3 } : { batchSize: 8, seed: 3, replace },
+    );
+    const plan = [...weightedSampler(w, { seed: mixSeed(3, 2, 1), batchSize: 8, replace })];
+    for (const step of [0, 4]) {
+      const want = makeMultitaskBatch(w, plan[step], {
+        tasks: [...PRETEXT_TASKS],
+        seed: mixSeed(3, 2, step, 2),
+      });
+      assertEquals((await get(src, 2, step)).x as Tensorish, {
+        data: want.x,
+        shape: [want.n, C, L],
+      });
+    }
   }
+});
+
+Deno.test('sampling "pool": draws with replacement keep the std weighting; an epoch without replacement undoes it', async () => {
+  // 1,000 windows, 80 % nearly still; an epoch draws 70 % of the pool (as the Yuan long scale did)
+  const { w, isActive } = subjectPool([250, 250, 250, 250], (k) => k % 5 === 0);
+  const weights = samplingWeights(w);
+  let wStill = 0, wAll = 0;
+  weights.forEach((v, i) => {
+    wAll += v;
+    if (!isActive[i]) wStill += v;
+  });
+  const expected = wStill / wAll; // the still share of the std weighting (≈ 0)
+  const stillShare = async (args: MultitaskSourceArgs) => {
+    const src = multitaskSource(w, {
+      ...args,
+      batchSize: 50,
+      windowsPerEpoch: 700,
+      augment: false,
+    });
+    let still = 0, all = 0;
+    for (const epoch of [0, 1, 2]) {
+      for (let step = 0; step < src.stepsPerEpoch; step++) {
+        const b = await get(src, epoch, step);
+        const x = (b.x as Tensorish).data;
+        const n = (b.x as Tensorish).shape[0];
+        for (let i = 0; i < n; i++) {
+          let peak = 0; // the x axis: amplitude 1 when active, 0.002 when still (transforms keep that)
+          for (let t = 0; t < L; t++) peak = Math.max(peak, Math.abs(x[i * C * L + t]));
+          if (peak < 0.1) still++;
+          all++;
+        }
+      }
+    }
+    return still / all;
+  };
+  const withReplacement = await stillShare({ seed: 5 });
+  assert(
+    Math.abs(withReplacement - expected) < 0.02,
+    `with replacement: ${withReplacement} vs ${expected}`,
+  );
+  assertEquals(await stillShare({ seed: 5, replace: true }), withReplacement);
+  // without replacement at least 500 of the 700 draws are still windows
+  const without = await stillShare({ seed: 5, replace: false });
+  assert(without >= 500 / 700 - 1e-9, `without replacement: ${without}`);
+  // uniform draws: the pool's 80 %
+  const uniform = await stillShare({ seed: 5, weighting: "uniform" });
+  assert(Math.abs(uniform - 0.8) < 0.03, `uniform: ${uniform}`);
 });
 
 Deno.test('sampling "subjects": subjectsPerBatch subjects × equal counts, distinct draws, one pass per epoch', async () => {
@@ -279,6 +341,10 @@ Deno.test("multitaskSource: ConfigErrors for bad subject batch sizes", () => {
       "windowsPerEpoch",
     ],
     [{ seed: 1, batchSize: 8, subjectsPerBatch: 2 }, 'needs sampling: "subjects"'],
+    [
+      { seed: 1, batchSize: 8, sampling: "subjects", subjectsPerBatch: 2, replace: true },
+      'replace applies to sampling: "pool"',
+    ],
     // deno-lint-ignore no-explicit-any
     [{ seed: 1, batchSize: 8, sampling: "subject" as any }, 'sampling must be "pool" or'],
   ];

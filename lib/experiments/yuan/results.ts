@@ -235,7 +235,7 @@ export function optionsLine(spec: YuanSpec): string {
         ? `= ${p.subjectsPerBatch} subjects × ${
           p.batchSize / p.subjectsPerBatch
         } windows (ssl-wearables' loader)`
-        : "from the whole pool"
+        : `from the whole pool ${p.replace ? "with" : "without"} replacement`
     }, ${p.weighting}-weighted`,
     Number.isFinite(steps)
       ? `${steps.toLocaleString("en-US")} pre-training steps`

@@ -316,6 +316,7 @@ async function yuanBody(
           windowsPerEpoch: p.windowsPerEpoch,
           weighting: p.weighting,
           sampling: p.sampling,
+          replace: p.sampling === "pool" ? p.replace : undefined,
           subjectsPerBatch: p.sampling === "subjects" ? p.subjectsPerBatch : undefined,
           seed: spec.seed,
         }),

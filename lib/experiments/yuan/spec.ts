@@ -104,6 +104,14 @@ export interface YuanPretrainSpec {
    * windows drawn ∝ std without replacement.
    */
   sampling: "pool" | "subjects";
+  /**
+   * With `sampling: "pool"`: draw with replacement (true, the reference's
+   * effect: ssl-wearables draws a few per cent of each subject's windows,
+   * where drawing without replacement is practically the same) or an epoch
+   * without replacement (false; on our small pool that undoes most of the
+   * std weighting, see `multitaskSource`). Ignored with `"subjects"`.
+   */
+  replace: boolean;
   /** Subjects per batch when `sampling` is `"subjects"` (ssl-wearables: 14 × 1500 windows). */
   subjectsPerBatch: number;
   /**
@@ -221,6 +229,7 @@ const LAPTOP: YuanSpec = {
     amsgrad: false,
     weighting: "std",
     sampling: "pool",
+    replace: false,
     subjectsPerBatch: 4,
     valWindows: 512,
     valStdWindows: 0,
@@ -260,6 +269,7 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
       amsgrad: true,
       weighting: "std",
       sampling: "pool",
+      replace: true,
       subjectsPerBatch: 4,
       valWindows: 32,
       valStdWindows: 16,
@@ -296,9 +306,11 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
       lr: 1e-3,
       amsgrad: true,
       weighting: "std",
-      // batches from the whole pool, as the PyTorch re-implementation of the
-      // issue that learned all four heads; "subjects" is ssl-wearables' loader
+      // batches from the whole pool with replacement ∝ std, as the PyTorch
+      // re-implementation of the issue that learned all four heads (and
+      // results/yuan-long/torch-reference); "subjects" is ssl-wearables' loader
       sampling: "pool",
+      replace: true,
       subjectsPerBatch: 4,
       valWindows: 2048,
       valStdWindows: 512,
@@ -324,6 +336,7 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
       amsgrad: true,
       weighting: "std",
       sampling: "subjects",
+      replace: true,
       subjectsPerBatch: 4,
       valWindows: 2048,
       valStdWindows: 2048,
@@ -417,6 +430,9 @@ export function validateYuanSpec(s: YuanSpec): void {
     throw new ConfigError(
       `yuan spec pretrain.sampling: "pool" or "subjects", got ${s.pretrain.sampling}`,
     );
+  }
+  if (typeof s.pretrain.replace !== "boolean") {
+    throw new ConfigError(`yuan spec pretrain.replace: true or false, got ${s.pretrain.replace}`);
   }
   if (s.pretrain.sampling === "subjects") {
     pos(s.pretrain.subjectsPerBatch, "pretrain.subjectsPerBatch");
