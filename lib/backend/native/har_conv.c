@@ -4,7 +4,7 @@
  *
  * Every output row (n, oh, ow) gathers, for each filter tap (kh, kw), a
  * pointer to the input row it reads (or to a zero row for padding); a
- * register-blocked micro-kernel then accumulates R rows x NV*16 output
+ * register-blocked micro-kernel then accumulates R rows x NV*VL output
  * channels over (tap, input channel). Filters use tfjs's layout
  * [FH, FW, Cin, Cout]. Built by lib/backend/native.ts with
  * `cc -O3 -march=native`; portable C with GCC/Clang vector extensions (AVX-512,
@@ -17,9 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Register blocking follows the target's register file. AVX-512 (32 zmm):
+ * 16-float vectors, tiles of up to 4 vectors x 6 rows (24 accumulators).
+ * Otherwise (AVX2 / NEON: 16 registers of 8 or 4 floats) 8-float vectors,
+ * tiles of at most 2 vectors and 12 accumulators, as BLIS's 6x16 Haswell
+ * kernel: the AVX-512 tiles there would spill every accumulator (4-6x
+ * slower than PyTorch on a Zen 3, measured).
+ */
+#if defined(__AVX512F__)
 #define VL 16
+#define WIDE 1
 typedef float vf __attribute__((vector_size(64), aligned(4)));
 typedef int32_t vi __attribute__((vector_size(64), aligned(4)));
+#else
+#define VL 8
+#define WIDE 0
+typedef float vf __attribute__((vector_size(32), aligned(4)));
+typedef int32_t vi __attribute__((vector_size(32), aligned(4)));
+#endif
+/* Output-channel vectors per tile (columns CHUNK_NV * VL). */
+#define CHUNK_NV (WIDE ? 4 : 2)
 
 static inline vf vload(const float *p) { return *(const vf *)p; }
 static inline void vstore(float *p, vf v) { *(vf *)p = v; }
@@ -146,11 +164,15 @@ static inline void store_row(float *out, const vf *acc, int NV, int cols, const 
     for (int r = 0; r < R; r++) store_row(out[r], acc[r], NV, cols, bias, relu);          \
   }
 
+#if WIDE
 DEFINE_FWD(6, 4)
 DEFINE_FWD(1, 4)
 DEFINE_FWD(8, 3)
 DEFINE_FWD(1, 3)
 DEFINE_FWD(12, 2)
+#else
+DEFINE_FWD(6, 2)
+#endif
 DEFINE_FWD(1, 2)
 DEFINE_FWD(12, 1)
 DEFINE_FWD(1, 1)
@@ -167,12 +189,18 @@ static void conv_rows(const rows_src *s, long rows, const float *w, int ldw, int
   int taps = s->FH * s->FW, inC = s->inC;
   const float **ptrs = malloc(sizeof(float *) * 12 * taps);
   float *outs[12];
-  for (int co = 0; co < outC; co += 4 * VL) {
-    int cols = outC - co < 4 * VL ? outC - co : 4 * VL;
+  for (int co = 0; co < outC; co += CHUNK_NV * VL) {
+    int cols = outC - co < CHUNK_NV * VL ? outC - co : CHUNK_NV * VL;
     int NV = (cols + VL - 1) / VL;
+#if WIDE
     int R = NV == 4 ? 6 : NV == 3 ? 8 : 12;
     fwd_fn big = NV == 4 ? fwd_6x4 : NV == 3 ? fwd_8x3 : NV == 2 ? fwd_12x2 : fwd_12x1;
     fwd_fn one = NV == 4 ? fwd_1x4 : NV == 3 ? fwd_1x3 : NV == 2 ? fwd_1x2 : fwd_1x1;
+#else
+    int R = NV == 2 ? 6 : 12;
+    fwd_fn big = NV == 2 ? fwd_6x2 : fwd_12x1;
+    fwd_fn one = NV == 2 ? fwd_1x2 : fwd_1x1;
+#endif
     const float *wc = w + co, *bc = bias ? bias + co : 0;
     long r = 0;
     for (; r + R <= rows; r += R) {
@@ -238,9 +266,14 @@ static void conv_rows(const rows_src *s, long rows, const float *w, int ldw, int
 
 DEFINE_NARROW(4, 2)
 DEFINE_NARROW(1, 2)
+#if WIDE
 DEFINE_NARROW(4, 4)
-DEFINE_NARROW(1, 4)
 DEFINE_NARROW(3, 8)
+#else
+DEFINE_NARROW(2, 4)
+DEFINE_NARROW(2, 8)
+#endif
+DEFINE_NARROW(1, 4)
 DEFINE_NARROW(1, 8)
 
 typedef void (*narrow_fn)(const float *const *, int, int, const float *, float *const *, int,
@@ -253,8 +286,13 @@ typedef void (*narrow_fn)(const float *const *, int, int, const float *, float *
 static void conv_rows_narrow(const rows_src *s, long rows, const float *wT, int CO, int outC,
                              float *out, const float *bias, int relu) {
   int taps = s->FH * s->FW;
+#if WIDE
   int R = CO == 8 ? 3 : 4;
   narrow_fn big = CO == 8 ? narrow_3x8 : CO == 4 ? narrow_4x4 : narrow_4x2;
+#else
+  int R = CO == 2 ? 4 : 2;
+  narrow_fn big = CO == 8 ? narrow_2x8 : CO == 4 ? narrow_2x4 : narrow_4x2;
+#endif
   narrow_fn one = CO == 8 ? narrow_1x8 : CO == 4 ? narrow_1x4 : narrow_1x2;
   const float **ptrs = malloc(sizeof(float *) * 4 * taps);
   float *outs[4];
@@ -597,6 +635,7 @@ void har_conv_backprop_input(float *base, int32_t dy, int32_t w, int32_t dx, con
     }                                                                                        \
   }
 
+#if WIDE
 DEFINE_BWF(6, 4)
 DEFINE_BWF(4, 4)
 DEFINE_BWF(2, 4)
@@ -607,6 +646,9 @@ DEFINE_BWF(2, 3)
 DEFINE_BWF(1, 3)
 DEFINE_BWF(12, 2)
 DEFINE_BWF(8, 2)
+#else
+DEFINE_BWF(6, 2)
+#endif
 DEFINE_BWF(4, 2)
 DEFINE_BWF(2, 2)
 DEFINE_BWF(1, 2)
@@ -620,12 +662,21 @@ typedef void (*bwf_fn)(const float *const *, int, const float *, int, long, cons
                        float *, int, int);
 
 /* Filter-gradient kernels by NV (1..4): channel-block sizes, largest first (0-terminated). */
+#if WIDE
 static const int BWF_RC[5][6] = {{0}, {12, 8, 4, 2, 1, 0}, {12, 8, 4, 2, 1, 0}, {8, 4, 2, 1, 0}, {6, 4, 2, 1, 0}};
+#else
+static const int BWF_RC[5][6] = {{0}, {12, 8, 4, 2, 1, 0}, {6, 4, 2, 1, 0}, {0}, {0}};
+#endif
 static bwf_fn bwf_kernel(int nv, int rc) {
   switch (nv * 100 + rc) {
+#if WIDE
     case 406: return bwf_6x4; case 404: return bwf_4x4; case 402: return bwf_2x4; case 401: return bwf_1x4;
     case 308: return bwf_8x3; case 304: return bwf_4x3; case 302: return bwf_2x3; case 301: return bwf_1x3;
-    case 212: return bwf_12x2; case 208: return bwf_8x2; case 204: return bwf_4x2; case 202: return bwf_2x2;
+    case 212: return bwf_12x2; case 208: return bwf_8x2;
+#else
+    case 206: return bwf_6x2;
+#endif
+    case 204: return bwf_4x2; case 202: return bwf_2x2;
     case 201: return bwf_1x2;
     case 112: return bwf_12x1; case 108: return bwf_8x1; case 104: return bwf_4x1; case 102: return bwf_2x1;
     default: return bwf_1x1;
@@ -650,8 +701,8 @@ static void filter_grad(const rows_src *s, long rows, const float *dyp, int K, f
       memcpy(d + r * ldd, dyp + (r0 + r) * K, K * sizeof(float));
       if (ldd != K) memset(d + r * ldd + K, 0, (ldd - K) * sizeof(float));
     }
-    for (int co = 0; co < K; co += 4 * VL) {
-      int cols = K - co < 4 * VL ? K - co : 4 * VL;
+    for (int co = 0; co < K; co += CHUNK_NV * VL) {
+      int cols = K - co < CHUNK_NV * VL ? K - co : CHUNK_NV * VL;
       int NV = (cols + VL - 1) / VL;
       for (int t = 0; t < taps; t++) {
         for (int c0 = 0; c0 < C;) {
