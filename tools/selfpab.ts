@@ -80,7 +80,9 @@ async function run(f: SelfpabFlags): Promise<void> {
   const t0 = performance.now();
   const res = await runSelfpab(spec, { outDir, resume: f.resume, stages: f.stages });
   console.log(
-    `selfpab: done in ${((performance.now() - t0) / 60000).toFixed(1)} min; ${res.outcomes.length} fold outcomes; see ${outDir}/summary.md`,
+    `selfpab: done in ${
+      ((performance.now() - t0) / 60000).toFixed(1)
+    } min; ${res.outcomes.length} fold outcomes; see ${outDir}/summary.md`,
   );
 }
 
