@@ -32,12 +32,12 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { writeNpy } from "../../lib/data/npy.ts";
+import { loadPretrainWindows } from "../../lib/experiments/yuan/pretrain_data.ts";
 import {
-  loadPretrainWindows,
-  poolFraction,
-  splitPool,
-} from "../../lib/experiments/yuan/pretrain_data.ts";
-import { stdDrawn, stillFraction } from "../../lib/experiments/yuan/run.ts";
+  pretrainHeldOut,
+  pretrainPoolOptions,
+  stillFraction,
+} from "../../lib/experiments/yuan/run.ts";
 import { type PretrainSource, type YuanScale, yuanSpec } from "../../lib/experiments/yuan/spec.ts";
 import type { Windows } from "../../lib/data/types.ts";
 import { samplingWeights, weightedSampler, windowStd } from "../../lib/signal/sampling.ts";
@@ -67,23 +67,9 @@ const out = values.out!;
 await Deno.mkdir(out, { recursive: true });
 const log = (m: string) => console.error(m);
 
-const pool = await loadPretrainWindows({
-  sources: spec.pretrain.sources,
-  rateHz: spec.rateHz,
-  windowSec: spec.windowSec,
-  stepSec: spec.pretrain.stepSec,
-  maxWindowsPerSource: spec.pretrain.maxWindowsPerSource,
-  seed: spec.seed,
-  cacheDir: values.cache,
-  log,
-});
+const pool = await loadPretrainWindows(pretrainPoolOptions(spec, { cacheDir: values.cache, log }));
 // exactly as run.ts
-const poolSplit = splitPool(
-  poolFraction(pool.windows, spec.pretrain.fraction, spec.seed),
-  spec.pretrain.valWindows,
-  spec.seed,
-);
-const valStd = stdDrawn(poolSplit.val, spec.pretrain.valStdWindows, spec.seed);
+const { valStd, ...poolSplit } = pretrainHeldOut(spec, pool.windows);
 
 async function dump(name: string, w: Windows) {
   // selectWindows keeps no `source`; subjects are `<source>:<subject>` (pretrain_data.ts)

@@ -41,7 +41,12 @@ import { PAPER_RF_ARGS } from "../baseline.ts";
 import { evaluateDownstream, type SettingSpec } from "../evaluator.ts";
 import { type Experiment, startExperiment } from "../scaffold.ts";
 import { buildYuanModel, encoderFeatures, loadTorchPretrained, yuanRecipe } from "./model.ts";
-import { loadPretrainWindows, poolFraction, splitPool } from "./pretrain_data.ts";
+import {
+  loadPretrainWindows,
+  poolFraction,
+  type PretrainDataOptions,
+  splitPool,
+} from "./pretrain_data.ts";
 import { subjectMean, yuanMarkdown, yuanRows, yuanTable } from "./results.ts";
 import { type DownstreamDataset, YUAN_BENCHMARKS, type YuanSpec } from "./spec.ts";
 import { embedUmap, knnAccuracy } from "./umap.ts";
@@ -194,6 +199,40 @@ export function stdDrawn(w: Windows, n: number, seed: number): Windows | null {
   return selectWindows(w, Array.from(idx).sort((a, b) => a - b));
 }
 
+/**
+ * The pre-training pool's loader options for `spec` (what `runYuan` and the
+ * by-hand reference tools load).
+ */
+export function pretrainPoolOptions(
+  spec: YuanSpec,
+  opts: Pick<PretrainDataOptions, "dataDir" | "cacheDir" | "log"> = {},
+): PretrainDataOptions {
+  const p = spec.pretrain;
+  return {
+    sources: p.sources,
+    rateHz: spec.rateHz,
+    windowSec: spec.windowSec,
+    stepSec: p.stepSec,
+    maxWindowsPerSource: p.maxWindowsPerSource,
+    seed: spec.seed,
+    ...opts,
+  };
+}
+
+/**
+ * The pool as pre-training uses it: the spec's fraction, split (seeded) into
+ * training and `valWindows` uniformly drawn held-out windows, and
+ * `valStdWindows` of those drawn ∝ std (null when 0).
+ */
+export function pretrainHeldOut(
+  spec: YuanSpec,
+  pool: Windows,
+): { train: Windows; val: Windows; valStd: Windows | null } {
+  const p = spec.pretrain;
+  const split = splitPool(poolFraction(pool, p.fraction, spec.seed), p.valWindows, spec.seed);
+  return { ...split, valStd: stdDrawn(split.val, p.valStdWindows, spec.seed) };
+}
+
 /** Fraction of windows whose magnitude std is below `thresholdG` (g): nearly still. */
 export function stillFraction(w: Windows, thresholdG = 0.02): number {
   if (w.n === 0) return NaN;
@@ -244,24 +283,11 @@ async function yuanBody(
 
   // ---------------- data ----------------
   const pool = await exp.stage("data", () =>
-    loadPretrainWindows({
-      sources: spec.pretrain.sources,
-      rateHz: spec.rateHz,
-      windowSec: spec.windowSec,
-      stepSec: spec.pretrain.stepSec,
-      maxWindowsPerSource: spec.pretrain.maxWindowsPerSource,
-      seed: spec.seed,
-      dataDir: exp.dataDir,
-      cacheDir: opts.cacheDir,
-      log,
-    }));
-  const poolSplit = splitPool(
-    poolFraction(pool.windows, spec.pretrain.fraction, spec.seed),
-    spec.pretrain.valWindows,
-    spec.seed,
-  );
-  // the held-out windows as ssl-wearables' test loader draws them (∝ std)
-  const valStd = stdDrawn(poolSplit.val, spec.pretrain.valStdWindows, spec.seed);
+    loadPretrainWindows(
+      pretrainPoolOptions(spec, { dataDir: exp.dataDir, cacheDir: opts.cacheDir, log }),
+    ));
+  // valStd: the held-out windows as ssl-wearables' test loader draws them (∝ std)
+  const { valStd, ...poolSplit } = pretrainHeldOut(spec, pool.windows);
   const labelled: Partial<Record<DownstreamDataset, Windows>> = {};
   const folds: Partial<Record<DownstreamDataset, FoldPlan[]>> = {};
   for (const d of datasets) {
