@@ -138,10 +138,21 @@ Deno.test("pretrainSelfpab: same seed → same history and weights; another seed
   const b = await pretrainSelfpab({ spec, pool: POOL, workers: 0 });
   const c = await pretrainSelfpab({ spec, pool: POOL, workers: 0, seed: 6 });
   try {
-    assertEquals(strip(a.history), strip(b.history));
+    // Equal up to float32 rounding: in the parallel suite on a loaded 2-vCPU Zen 3, two runs in
+    // one process differed by ~1e-8 relative (summation order under load), never by more. A
+    // seeding fault moves these values by percent (see `c`).
+    const ha = strip(a.history), hb = strip(b.history);
+    assertEquals(ha.map((h) => [h.step, h.lr]), hb.map((h) => [h.step, h.lr]));
+    const close = (x: number, y: number, what: string) =>
+      assert(Math.abs(x - y) <= 1e-6 * Math.max(1, Math.abs(x)), `${what}: ${x} vs ${y}`);
+    ha.forEach((h, i) => {
+      close(h.trainL1, hb[i].trainL1, `trainL1 at step ${h.step}`);
+      close(h.valL1, hb[i].valL1, `valL1 at step ${h.step}`);
+    });
     assertEquals(a.trivial, b.trivial);
-    assertEquals(weightsOf(a.model), weightsOf(b.model));
-    assert(a.history[2].valL1 !== c.history[2].valL1);
+    const wa = weightsOf(a.model), wb = weightsOf(b.model);
+    wa.forEach((w, i) => w.forEach((v, j) => close(v, wb[i][j], `weight ${i}[${j}]`)));
+    assert(Math.abs(a.history[2].valL1 - c.history[2].valL1) > 1e-3);
     assert(a.trivial.mean !== c.trivial.mean); // other validation crops
   } finally {
     for (const r of [a, b, c]) r.model.dispose();
