@@ -333,7 +333,9 @@ function panelsFigure(
       showarrow: false,
       font: { size: 13 },
     });
-    if (regions) for (const s of outlines(regions.regions, ax, key, regions.color)) shapes.push(s);
+    if (regions) {
+      for (const s of outlines(regions.regions, ax, key, regions.color)) shapes.push(s);
+    }
   });
   layout.annotations = annotations;
   if (shapes.length) layout.shapes = shapes;
