@@ -234,10 +234,23 @@ export async function runNotebook(
  * `<Figure name…>` text), so the figure shows on GitHub and offline.
  * Outputs without a PNG are left as they are. Returns the number embedded.
  *
+ * A figure output that gets its PNG is also slimmed, so committed notebooks
+ * stay small (a spectrogram or UMAP figure is ~0.5 MB of JSON, twice over):
+ * its `text/html` copy is dropped, and so is a Plotly JSON larger than
+ * `maxPlotlyBytes`. The interactive figure stays one click away in
+ * `<pngDir>/<name>.html`, which the output's `text/plain` then names.
+ *
  * @example
  * await embedStaticImages("notebooks/01_multitask_resnet.ipynb", "results/01_multitask_resnet");
  */
-export async function embedStaticImages(nbPath: string, pngDir: string): Promise<number> {
+export async function embedStaticImages(
+  nbPath: string,
+  pngDir: string,
+  { maxPlotlyBytes = 20_000 }: {
+    /** Largest Plotly JSON (serialised, bytes) kept beside the PNG. */
+    maxPlotlyBytes?: number;
+  } = {},
+): Promise<number> {
   const nb = JSON.parse(await Deno.readTextFile(nbPath));
   let n = 0;
   for (const cell of nb.cells ?? []) {
@@ -255,6 +268,12 @@ export async function embedStaticImages(nbPath: string, pngDir: string): Promise
         throw e;
       }
       data["image/png"] = encodeBase64(png);
+      delete data["text/html"];
+      if (JSON.stringify(data["application/vnd.plotly.v1+json"]).length > maxPlotlyBytes) {
+        delete data["application/vnd.plotly.v1+json"];
+        const html = join(basename(pngDir), `${name}.html`);
+        data["text/plain"] = `${plain} (interactive: results/${html})`;
+      }
       n++;
     }
   }

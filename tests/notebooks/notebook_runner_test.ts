@@ -6,7 +6,7 @@
  *
  * Skips (with a message) when /usr/bin/python3 lacks jupyter_client.
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { haveJupyter, tempDir } from "../_helpers.ts";
 import { PROJECT_ROOT, runNotebook } from "../../tools/notebook_runner.ts";
@@ -231,22 +231,40 @@ Deno.test("embedStaticImages: a figure output gets its exported PNG; others are 
   try {
     const png = new Uint8Array([137, 80, 78, 71, 1, 2, 3]);
     await Deno.writeFile(join(tmp.path, "fig-a.png"), png);
-    const fig = (name: string) => ({
+    await Deno.writeFile(join(tmp.path, "fig-big.png"), png);
+    const fig = (name: string, y: number[] = []) => ({
       output_type: "display_data",
       data: {
-        "application/vnd.plotly.v1+json": { data: [] },
-        "text/plain": `<Figure ${name}: t (0 traces)>`,
+        "application/vnd.plotly.v1+json": { data: [{ y }] },
+        "text/html": "<div>plot</div>",
+        "text/plain": `<Figure ${name}: t (1 traces)>`,
       },
     });
+    const big = Array.from({ length: 300 }, (_, i) => i / 7);
     const nbPath = join(tmp.path, "nb.ipynb");
     await Deno.writeTextFile(
       nbPath,
-      JSON.stringify({ cells: [{ cell_type: "code", outputs: [fig("fig-a"), fig("fig-b")] }] }),
+      JSON.stringify({
+        cells: [{
+          cell_type: "code",
+          outputs: [fig("fig-a"), fig("fig-b"), fig("fig-big", big)],
+        }],
+      }),
     );
-    assertEquals(await embedStaticImages(nbPath, tmp.path), 1);
-    const [a, b] = JSON.parse(await Deno.readTextFile(nbPath)).cells[0].outputs;
+    assertEquals(await embedStaticImages(nbPath, tmp.path, { maxPlotlyBytes: 1000 }), 2);
+    const [a, b, c] = JSON.parse(await Deno.readTextFile(nbPath)).cells[0].outputs;
     assertEquals(a.data["image/png"], btoa(String.fromCharCode(...png)));
+    assertEquals(a.data["text/html"], undefined, "the HTML copy is dropped beside a PNG");
+    assertEquals(
+      a.data["application/vnd.plotly.v1+json"],
+      { data: [{ y: [] }] },
+      "small JSON kept",
+    );
     assertEquals(b.data["image/png"], undefined, "no PNG exported for fig-b");
+    assertEquals(b.data["text/html"], "<div>plot</div>", "outputs without a PNG are untouched");
+    assertEquals(c.data["image/png"], btoa(String.fromCharCode(...png)));
+    assertEquals(c.data["application/vnd.plotly.v1+json"], undefined, "large JSON dropped");
+    assertStringIncludes(c.data["text/plain"], `results/${basename(tmp.path)}/fig-big.html`);
   } finally {
     await tmp.cleanup();
   }
