@@ -29,15 +29,25 @@ export interface ConvCase {
   stride: number;
 }
 
-/** The models' wide layers at a worker's share of the batch (2 workers). */
+/**
+ * The models' wide layers at a worker's share of the batch (2 workers).
+ * `multiresnet`: lib/models/multi_resnet.ts's (bench/models.ts
+ * BENCH_MULTIRESNET; each runs once per axis); `multiresnet2d-guess`: the
+ * earlier 2-D-conv guess at that architecture (bench/torch_reference.py
+ * `MultiResNet2dGuess`), kept for comparison with older results.
+ */
 export const CONV_CASES: ConvCase[] = [
   { model: "resnet1d", n: 32, h: 1, w: 300, c: 64, k: 64, fh: 1, fw: 5, stride: 1 },
   { model: "resnet1d", n: 32, h: 1, w: 150, c: 128, k: 128, fh: 1, fw: 5, stride: 1 },
   { model: "resnet1d", n: 32, h: 1, w: 75, c: 256, k: 256, fh: 1, fw: 5, stride: 1 },
   { model: "resnet1d", n: 32, h: 1, w: 300, c: 64, k: 128, fh: 1, fw: 5, stride: 2 },
-  { model: "multiresnet", n: 128, h: 33, w: 13, c: 32, k: 32, fh: 3, fw: 3, stride: 1 },
-  { model: "multiresnet", n: 128, h: 1, w: 100, c: 32, k: 32, fh: 1, fw: 5, stride: 1 },
-  { model: "multiresnet", n: 128, h: 33, w: 13, c: 3, k: 32, fh: 3, fw: 3, stride: 1 },
+  { model: "multiresnet", n: 128, h: 1, w: 80, c: 16, k: 16, fh: 1, fw: 5, stride: 1 },
+  { model: "multiresnet", n: 128, h: 1, w: 39, c: 32, k: 32, fh: 1, fw: 5, stride: 1 },
+  { model: "multiresnet", n: 128, h: 1, w: 19, c: 32, k: 64, fh: 1, fw: 8, stride: 1 },
+  { model: "multiresnet", n: 128, h: 1, w: 19, c: 64, k: 64, fh: 1, fw: 5, stride: 1 },
+  { model: "multiresnet2d-guess", n: 128, h: 33, w: 13, c: 32, k: 32, fh: 3, fw: 3, stride: 1 },
+  { model: "multiresnet2d-guess", n: 128, h: 1, w: 100, c: 32, k: 32, fh: 1, fw: 5, stride: 1 },
+  { model: "multiresnet2d-guess", n: 128, h: 33, w: 13, c: 3, k: 32, fh: 3, fw: 3, stride: 1 },
 ];
 
 /** One benchmark row (GFLOP/s count the direct convolution's multiply-adds). */
@@ -150,8 +160,8 @@ if (import.meta.main) {
   for (const r of rows) {
     const t = (v: { fwd: number; dx: number; dw: number }) => `${v.fwd}/${v.dx}/${v.dw}`.padEnd(12);
     console.log(
-      `${r.model.padEnd(12)} N${r.n} ${r.h}x${r.w}x${r.c}->${r.k} f${r.fh}x${r.fw} s${r.stride}`
-        .padEnd(48) +
+      `${r.model.padEnd(19)} N${r.n} ${r.h}x${r.w}x${r.c}->${r.k} f${r.fh}x${r.fw} s${r.stride}`
+        .padEnd(55) +
         `winograd ${t(r.winograd)} direct ${t(r.direct)} blas gemm ${r.blasGemm} GFLOP/s` +
         `  winograd rel err ${r.winogradRelErr}`,
     );

@@ -59,7 +59,9 @@ import {
   type YuanSpec,
   yuanSpec,
 } from "../lib/experiments/yuan/spec.ts";
-import { cpuModel, loadAverage, processCpuMs } from "./train_bench.ts";
+import { cpuModel, findTorchPython, loadAverage, processCpuMs } from "./train_bench.ts";
+
+export { findTorchPython, type TorchPython } from "./train_bench.ts";
 
 /** The two `fit` calls of the experiments. */
 export type FitBenchPath = "pretrain" | "finetune";
@@ -462,43 +464,6 @@ async function timeFit(
     tensorsLeaked,
     loadAvg: loadAverage(),
   };
-}
-
-/** What {@link findTorchPython} found. */
-export interface TorchPython {
-  /** True when one of the interpreters imports torch. */
-  ok: boolean;
-  /** That interpreter (empty when none). */
-  python: string;
-  /** Its torch version, or why none worked. */
-  reason: string;
-}
-
-/**
- * The first python that imports torch, of `$HAR_PYTHON`, `/usr/bin/python3`
- * (where Debian's `python3-torch` lives, even when a pyenv shim comes first
- * on PATH) and `python3`.
- */
-export async function findTorchPython(): Promise<TorchPython> {
-  const env = Deno.env.get("HAR_PYTHON");
-  const candidates = [...new Set([env, "/usr/bin/python3", "python3"].filter((p) => !!p))];
-  const why: string[] = [];
-  const dec = new TextDecoder();
-  for (const python of candidates as string[]) {
-    const out = await new Deno.Command(python, {
-      args: ["-c", "import torch; print(torch.__version__)"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output().catch((e: Error) => ({
-      success: false,
-      stdout: new Uint8Array(),
-      stderr: new TextEncoder().encode(e.message),
-    }));
-    if (out.success) return { ok: true, python, reason: dec.decode(out.stdout).trim() };
-    const err = dec.decode(out.stderr).trim().split("\n");
-    why.push(`${python}: ${err[err.length - 1] || "failed"}`);
-  }
-  return { ok: false, python: "", reason: why.join("; ") };
 }
 
 /** What bench/torch_fit_reference.py prints. */

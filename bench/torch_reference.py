@@ -1,7 +1,14 @@
 #!/usr/bin/env python3
 """PyTorch reference for `deno task bench:train`: the same five benchmark
 models as bench/models.ts (same shapes, batch sizes, losses, Adam), timed
-per training step on this machine's CPU.
+per training step on this machine's CPU. bench/train_bench.ts runs it in
+the same invocation (`--json`) unless given `--no-torch`.
+
+`multiresnet` is lib/models/multi_resnet.ts's architecture (`MultiResNet`
+below, the same layers and parameter count). `multiresnet2d-guess` is the
+earlier 2-D-conv guess at it (`MultiResNet2dGuess`), measured only when
+named in `--models`: the `multiresnet` rows of the torch_results*.json files
+measured before this change are that guess, relabelled.
 
 Not a project dependency: run it where Debian's `python3-torch` is
 installed, e.g.
@@ -21,6 +28,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import time
 
 import torch
@@ -71,8 +79,10 @@ class ResNet1d(nn.Module):
         return self.fc(self.body(x).mean(-1))
 
 
-class MultiResNet(nn.Module):
-    """Gjoreski-style: raw 3 x 100 (1-D) + spectrograms 3 x 33 x 13 (2-D)."""
+class MultiResNet2dGuess(nn.Module):
+    """The earlier *guess* at Gjoreski et al.'s model (bench name `multiresnet2d-guess`, run only
+    when asked for): raw 3 x 100 (1-D ResNet) + spectrograms 3 x 33 x 13 (2-D ResNet). Not the
+    architecture of lib/models/multi_resnet.ts; kept so that old results stay reproducible."""
 
     def __init__(self):
         super().__init__()
@@ -86,6 +96,85 @@ class MultiResNet(nn.Module):
         a = self.raw(raw).mean(-1)
         b = self.spec(spec).mean((-2, -1))
         return self.fc2(F.relu(self.fc1(torch.cat([a, b], 1))))
+
+
+def bn1d(c):
+    """Keras/tfjs batch norm defaults (momentum 0.99 = torch's 0.01, epsilon 1e-3)."""
+    return nn.BatchNorm1d(c, eps=1e-3, momentum=0.01)
+
+
+class TemporalBlock(nn.Module):
+    """One temporal residual block of lib/models/multi_resnet.ts: [optional input BN] ->
+    Conv1d(k=8, same) -> BN -> ReLU -> Conv1d(5) -> BN -> ReLU -> Conv1d(3) -> BN, plus the
+    shortcut Conv1d(1) -> BN, add, ReLU, MaxPool1d(3, 2)."""
+
+    def __init__(self, cin, f, kernels=(8, 5, 3), input_bn=False):
+        super().__init__()
+        self.input_bn = bn1d(cin) if input_bn else None
+        self.convs = nn.ModuleList()
+        self.bns = nn.ModuleList()
+        c = cin
+        for k in kernels:
+            self.convs.append(nn.Conv1d(c, f, k, padding="same"))
+            self.bns.append(bn1d(f))
+            c = f
+        self.short, self.short_bn = nn.Conv1d(cin, f, 1), bn1d(f)
+        self.pool = nn.MaxPool1d(3, 2)
+
+    def forward(self, x):
+        if self.input_bn is not None:
+            x = self.input_bn(x)
+        y = x
+        for j, (conv, bn) in enumerate(zip(self.convs, self.bns)):
+            y = bn(conv(y))
+            if j < len(self.convs) - 1:
+                y = F.relu(y)
+        return self.pool(F.relu(y + self.short_bn(self.short(x))))
+
+
+class MultiResNet(nn.Module):
+    """Gjoreski et al.'s Multi-ResNet as lib/models/multi_resnet.ts builds it with its defaults
+    (bench/models.ts BENCH_MULTIRESNET: 20 Hz x 4 s = 80 samples, 3 axes, 3 blocks of 16/32/64
+    filters, spectrograms of 7 frames x 17 bins per axis, 18 classes). Per axis, unshared
+    weights: the temporal blocks on the raw axis [B, 1, 80] -> [B, 64, 9], and the spectral
+    branch Conv1d over frames with the 17 bins as channels (k=3, same) -> BN -> ReLU; flatten and
+    concatenate (3 x (576 + 112) = 2064), then Dropout(0.25) -> Linear(64) -> ReLU -> Dropout ->
+    Linear(128) -> ReLU -> Dropout -> Linear(classes). Inputs: raw [B, 3, 80] and spectrograms
+    [B, 3, 17, 7] (axis, bin, frame). The dense layers' L2 is left out on both sides (the
+    benchmark's tfjs loss is the cross-entropy only)."""
+
+    def __init__(self, channels=3, samples=80, frames=7, bins=17, classes=18, blocks=3,
+                 filters=16, max_filters=64, spec_filters=16, dense=(64, 128), dropout=0.25):
+        super().__init__()
+        self.channels = channels
+        self.temporal = nn.ModuleList()
+        self.spectral = nn.ModuleList()
+        length = samples
+        for _ in range(channels):
+            layers, cin = [], 1
+            for b in range(blocks):
+                f = min(filters * 2 ** b, max_filters)
+                layers.append(TemporalBlock(cin, f, input_bn=(b == 0)))
+                cin = f
+            self.temporal.append(nn.Sequential(*layers))
+            self.spectral.append(nn.Sequential(
+                nn.Conv1d(bins, spec_filters, 3, padding="same"), bn1d(spec_filters), nn.ReLU()))
+        for _ in range(blocks):
+            length = (length - 3) // 2 + 1
+        width = channels * (cin * length + spec_filters * frames)
+        head = []
+        for units in dense:
+            head += [nn.Dropout(dropout), nn.Linear(width, units), nn.ReLU()]
+            width = units
+        head += [nn.Dropout(dropout), nn.Linear(width, classes)]
+        self.head = nn.Sequential(*head)
+
+    def forward(self, raw, spec):
+        feats = []
+        for c in range(self.channels):
+            feats.append(self.temporal[c](raw[:, c:c + 1]).flatten(1))
+            feats.append(self.spectral[c](spec[:, c]).flatten(1))
+        return self.head(torch.cat(feats, 1))
 
 
 class Lstm(nn.Module):
@@ -136,12 +225,15 @@ class SelfPAB(nn.Module):
         return self.out(self.enc(self.inp(x) + self.pe))
 
 
-BATCH = {"transformer": 32, "selfpab": 8, "resnet1d": 64, "multiresnet": 256, "lstm": 64}
+BATCH = {"transformer": 32, "selfpab": 8, "resnet1d": 64, "multiresnet": 256, "lstm": 64,
+         "multiresnet2d-guess": 256}
+# classes of the classifiers (bench/models.ts BENCH_CLASSES)
+CLASSES = {"multiresnet": 18}
 
 
 def build(name, batch):
     g = torch.Generator().manual_seed(1)
-    labels = torch.randint(0, 6, (batch,), generator=g)
+    labels = torch.randint(0, CLASSES.get(name, 6), (batch,), generator=g)
     if name == "transformer":
         x = torch.randn(batch, 119, 156, generator=g)
         mask = (torch.rand(batch, 119, 1, generator=g) < 0.2).float()
@@ -163,7 +255,11 @@ def build(name, batch):
         model, x = ResNet1d(), torch.randn(batch, 3, 300, generator=g)
         return model, lambda: F.cross_entropy(model(x), labels)
     if name == "multiresnet":
-        model = MultiResNet()
+        model = MultiResNet(classes=CLASSES["multiresnet"])
+        raw, spec = torch.randn(batch, 3, 80, generator=g), torch.randn(batch, 3, 17, 7, generator=g)
+        return model, lambda: F.cross_entropy(model(raw, spec), labels)
+    if name == "multiresnet2d-guess":
+        model = MultiResNet2dGuess()
         raw, spec = torch.randn(batch, 3, 100, generator=g), torch.randn(batch, 3, 33, 13, generator=g)
         return model, lambda: F.cross_entropy(model(raw, spec), labels)
     if name == "lstm":
@@ -188,13 +284,16 @@ def bench(name, steps, warmup):
 
     for _ in range(warmup):
         step()
+    times = []
     t0 = time.perf_counter()
     for _ in range(steps):
+        t1 = time.perf_counter()
         last = step()
+        times.append((time.perf_counter() - t1) * 1e3)
     ms = (time.perf_counter() - t0) / steps * 1e3
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {"model": name, "batch": batch, "params": params, "msPerStep": round(ms, 1),
-            "samplesPerSec": round(batch / ms * 1e3), "lossLast": last}
+            "samplesPerSec": round(batch / ms * 1e3), "lossLast": last, "stepMs": times}
 
 
 def cpu_model():
@@ -226,13 +325,23 @@ def main():
     ap.add_argument("--repeats", type=int, default=3,
                     help="timed runs per model (after warm-up); ms/step is their median")
     ap.add_argument("--out", default="")
+    ap.add_argument("--json", action="store_true",
+                    help="print the results as one JSON line (for bench/train_bench.ts)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     rows = []
     for m in a.models.split(","):
+        if m not in BATCH:
+            ap.error(f"unknown model '{m}' (one of {', '.join(BATCH)})")
         runs = sorted((bench(m, a.steps, a.warmup) for _ in range(a.repeats)), key=lambda r: r["msPerStep"])
         row = runs[len(runs) // 2]
         row["runsMs"] = [r["msPerStep"] for r in runs]
+        # the median single step over every timed step of every run (bench/train_bench.ts's figure)
+        row["medianStepMs"] = round(statistics.median(t for r in runs for t in r["stepMs"]), 1)
+        for r in runs:
+            del r["stepMs"]
+        if m == "multiresnet2d-guess":
+            row["note"] = "the earlier 2-D-conv guess, not lib/models/multi_resnet.ts"
         rows.append(row)
     info = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__,
             "threads": a.threads, "cpu": cpu_model(),
@@ -240,10 +349,13 @@ def main():
             "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")
                     if k in os.environ},
             "results": rows}
-    for r in rows:
-        print(f"{r['model']:12s} batch {r['batch']:4d}  {r['msPerStep']:8.1f} ms/step  "
-              f"{r['samplesPerSec']:6d} samples/s")
-    print("torch", info["torch"], "threads", a.threads, "mkldnn", info["mkldnn"], "blas", info["blas"])
+    if a.json:
+        print(json.dumps(info))
+    else:
+        for r in rows:
+            print(f"{r['model']:12s} batch {r['batch']:4d}  {r['msPerStep']:8.1f} ms/step  "
+                  f"{r['samplesPerSec']:6d} samples/s" + (f"  ({r['note']})" if "note" in r else ""))
+        print("torch", info["torch"], "threads", a.threads, "mkldnn", info["mkldnn"], "blas", info["blas"])
     if a.out:
         with open(a.out, "w") as f:
             json.dump(info, f, indent=2)

@@ -15,13 +15,23 @@
  * `--warmup=N` (default 2), `--profile` (top kernels of one step), `--threads=N`
  * (BLAS threads; default all CPUs — use 1 on a machine shared with other jobs:
  * OpenBLAS threads busy-wait and collapse when the cores are oversubscribed),
- * `--out=FILE` (default bench/results.json; `--out=` to skip writing).
+ * `--no-torch`, `--out=FILE` (default bench/results.json; `--out=` to skip
+ * writing).
+ *
+ * PyTorch side by side: when a python imports torch ({@link findTorchPython}),
+ * bench/torch_reference.py runs the same models right after ours in the same
+ * invocation (same steps and warm-up; as many torch threads as workers next
+ * to a `P-xN` row, as many as this process's BLAS threads next to the others)
+ * and each row's `torchMs` is its median step (`torchSource: "same run"`).
+ * With `--no-torch` or no torch, the rows fall back to bench/torch_results.json
+ * (an earlier run; compare only if it was made on this machine).
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND_PATHS, type BackendPath, initBackend } from "../lib/backend/select.ts";
 import { DataParallelTrainer, type HostTensor } from "../lib/backend/parallel.ts";
 import {
+  BENCH_MODEL_LABELS,
   BENCH_MODELS,
   benchBatch,
   type BenchModelName,
@@ -67,13 +77,21 @@ export function loadAverage(): number[] {
 /**
  * PyTorch 1.13 training-step times quoted by issue 4, ms (measured on another
  * 2-core machine: AMD Zen 5, full-width AVX-512). Used only when no
- * same-machine reference ({@link loadTorchReference}) exists.
+ * same-machine reference ({@link loadTorchReference}) exists. (Its 85 ms
+ * "Multi-ResNet" was the 2-D-conv guess, not the `multiresnet` benchmark model.)
  */
 export const TORCH_REFERENCE_MS: Partial<Record<BenchModelName, number>> = {
   transformer: 113,
   resnet1d: 142,
-  multiresnet: 85,
 };
+
+/**
+ * Models bench/torch_reference.py knows that have no tfjs benchmark model:
+ * skipped when reading its results. `multiresnet2d-guess` is the earlier
+ * 2-D-conv guess at the Multi-ResNet (rows measured before it was replaced
+ * are relabelled so).
+ */
+export const TORCH_ONLY_MODELS: readonly string[] = ["multiresnet2d-guess"];
 
 /** A same-machine PyTorch reference written by bench/torch_reference.py. */
 export interface TorchReference {
@@ -126,6 +144,7 @@ function readTorchReference(file: URL | string): TorchReference | null {
   if (!Array.isArray(j.results)) throw new Error(`${path}: no 'results' array`);
   const msPerStep: TorchReference["msPerStep"] = {};
   for (const r of j.results) {
+    if (TORCH_ONLY_MODELS.includes(r.model)) continue;
     if (!BENCH_MODELS.includes(r.model as BenchModelName) || !(r.msPerStep > 0)) {
       throw new Error(`${path}: bad row ${JSON.stringify(r)}`);
     }
@@ -156,6 +175,108 @@ export function torchMsFor(name: BenchModelName, ref = loadTorchReference()): nu
   return ref?.msPerStep[name] ?? TORCH_REFERENCE_MS[name];
 }
 
+/** What {@link findTorchPython} found. */
+export interface TorchPython {
+  /** True when one of the interpreters imports torch. */
+  ok: boolean;
+  /** That interpreter (empty when none). */
+  python: string;
+  /** Its torch version, or why none worked. */
+  reason: string;
+}
+
+/**
+ * The first python that imports torch, of `$HAR_PYTHON`, `/usr/bin/python3`
+ * (where Debian's `python3-torch` lives, even when a pyenv shim comes first
+ * on PATH) and `python3`.
+ */
+export async function findTorchPython(): Promise<TorchPython> {
+  const env = Deno.env.get("HAR_PYTHON");
+  const candidates = [...new Set([env, "/usr/bin/python3", "python3"].filter((p) => !!p))];
+  const why: string[] = [];
+  const dec = new TextDecoder();
+  for (const python of candidates as string[]) {
+    const out = await new Deno.Command(python, {
+      args: ["-c", "import torch; print(torch.__version__)"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch((e: Error) => ({
+      success: false,
+      stdout: new Uint8Array(),
+      stderr: new TextEncoder().encode(e.message),
+    }));
+    if (out.success) return { ok: true, python, reason: dec.decode(out.stdout).trim() };
+    const err = dec.decode(out.stderr).trim().split("\n");
+    why.push(`${python}: ${err[err.length - 1] || "failed"}`);
+  }
+  return { ok: false, python: "", reason: why.join("; ") };
+}
+
+/** What bench/torch_reference.py `--json` prints (the fields read here). */
+export interface TorchReferenceRun {
+  date: string;
+  torch: string;
+  threads: number;
+  cpu: string;
+  mkldnn: boolean;
+  blas: string[];
+  results: {
+    model: string;
+    batch: number;
+    /** Trainable parameters (compare with the tfjs model's). */
+    params: number;
+    /** Mean ms/step of the median run. */
+    msPerStep: number;
+    /** Median single step over all timed steps. */
+    medianStepMs: number;
+    lossLast: number;
+  }[];
+}
+
+/**
+ * Run bench/torch_reference.py on `models` with `threads` torch threads (one
+ * BLAS thread per torch thread: `OPENBLAS_NUM_THREADS=1` unless set), one
+ * run of `steps` timed steps after `warmup`.
+ *
+ * @throws Error with python's stderr when the script fails
+ */
+export async function runTorchReference(o: {
+  /** Python with torch ({@link findTorchPython}). */
+  python: string;
+  models: string[];
+  threads: number;
+  steps: number;
+  warmup: number;
+  /** `OPENBLAS_CORETYPE` when the environment has none (e.g. this process's BLAS core). */
+  coreType?: string;
+}): Promise<TorchReferenceRun> {
+  const script = new URL("./torch_reference.py", import.meta.url).pathname;
+  const coreType = Deno.env.get("OPENBLAS_CORETYPE") ?? o.coreType;
+  const out = await new Deno.Command(o.python, {
+    args: [
+      script,
+      `--models=${o.models.join(",")}`,
+      `--threads=${o.threads}`,
+      `--steps=${o.steps}`,
+      `--warmup=${o.warmup}`,
+      "--repeats=1",
+      "--json",
+    ],
+    env: {
+      OPENBLAS_NUM_THREADS: Deno.env.get("OPENBLAS_NUM_THREADS") ?? "1",
+      ...(coreType ? { OPENBLAS_CORETYPE: coreType } : {}),
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  if (!out.success) {
+    throw new Error(`bench/torch_reference.py failed: ${dec.decode(out.stderr).trim()}`);
+  }
+  const lines = dec.decode(out.stdout).trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]) as TorchReferenceRun;
+}
+
 /** One benchmark row of `bench/results.json`. */
 export interface TrainBenchResult {
   model: BenchModelName;
@@ -181,6 +302,12 @@ export interface TrainBenchResult {
   /** PyTorch reference ms/step and torch/ours ratio (>1: we are faster). */
   torchMs?: number;
   speedVsTorch?: number;
+  /** Where `torchMs` comes from: this invocation, bench/torch_results.json, or issue 4. */
+  torchSource?: "same run" | "bench/torch_results.json" | "issue 4";
+  /** torch threads of a same-run `torchMs`. */
+  torchThreads?: number;
+  /** Trainable parameters of the PyTorch model (same run). */
+  torchParams?: number;
   /**
    * Data-parallel rows: median over steps of the slowest worker's forward +
    * backward wall time, and of its thread CPU time (ms). CPU time well below
@@ -217,7 +344,26 @@ export interface TrainBenchOptions {
   threads?: number;
   /** Print progress. Default true. */
   verbose?: boolean;
+  /** Run bench/torch_reference.py side by side when a python has torch. Default true. */
+  torch?: boolean;
 }
+
+/** The PyTorch side of one {@link runTrainBench} call. */
+export interface TorchSideInfo {
+  /** True when PyTorch ran in this invocation. */
+  available: boolean;
+  /** Why not, when it did not. */
+  reason?: string;
+  python?: string;
+  torch?: string;
+  blas?: string[];
+  mkldnn?: boolean;
+  /** torch thread counts run. */
+  threads?: number[];
+}
+
+/** What the last {@link runTrainBench} found of PyTorch (for the results file). */
+let lastTorchSide: TorchSideInfo = { available: false, reason: "not run" };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -244,11 +390,17 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
   const models = opts.models ?? [...BENCH_MODELS];
   const steps = opts.steps ?? 10, warmup = opts.warmup ?? 2;
   const log = (opts.verbose ?? true) ? (s: string) => console.log(s) : () => {};
+  for (const name of models) log(`${name}: ${BENCH_MODEL_LABELS[name]}`);
   const rows: TrainBenchResult[] = [];
+  /** Per row: torch threads to compare with (workers, or this process's BLAS threads). */
+  const torchThreads = new Map<TrainBenchResult, number>();
+  let coreType: string | undefined;
   for (const benchPath of paths) {
     const { path, workers } = parseBenchPath(benchPath);
     if (workers > 0) {
-      rows.push(...await runParallel(benchPath, path, workers, models, steps, warmup, log));
+      const got = await runParallel(benchPath, path, workers, models, steps, warmup, log);
+      got.forEach((r) => torchThreads.set(r, workers));
+      rows.push(...got);
       continue;
     }
     const info = await initBackend({ prefer: [path], verbose: false, threads: opts.threads });
@@ -256,6 +408,7 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
       log(`skip ${path}: ${info.skipped.map((s) => s.reason).join("; ")}`);
       continue;
     }
+    coreType ??= info.blas?.coreName;
     log(`== ${path}: ${info.summary}`);
     for (const name of models) {
       const m = buildBenchModel(name, { seed: 1 });
@@ -285,10 +438,65 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
       if (opts.profile) row.profile = await profileStep(() => m.step());
       m.dispose();
       rows.push(row);
+      torchThreads.set(row, info.blas?.threads ?? 1);
       logRow(log, row);
     }
   }
+  lastTorchSide = { available: false, reason: "disabled (--no-torch)" };
+  if ((opts.torch ?? true) && rows.length > 0) {
+    await torchSideBySide(rows, torchThreads, { steps, warmup, coreType, log });
+  }
   return rows;
+}
+
+/**
+ * Run PyTorch on the rows' models, once per torch thread count, and attach
+ * its median step to each row (replacing the file reference).
+ */
+async function torchSideBySide(
+  rows: TrainBenchResult[],
+  threadsOf: Map<TrainBenchResult, number>,
+  o: { steps: number; warmup: number; coreType?: string; log: (s: string) => void },
+): Promise<void> {
+  const t = await findTorchPython();
+  if (!t.ok) {
+    lastTorchSide = { available: false, reason: t.reason };
+    o.log(`(PyTorch side skipped: ${t.reason}; torch column from bench/torch_results.json)`);
+    return;
+  }
+  const side: TorchSideInfo = { available: true, python: t.python, torch: t.reason, threads: [] };
+  const counts = [...new Set(rows.map((r) => threadsOf.get(r)!))].sort((a, b) => a - b);
+  for (const threads of counts) {
+    const mine = rows.filter((r) => threadsOf.get(r) === threads);
+    const models = [...new Set(mine.map((r) => r.model))];
+    o.log(`== PyTorch ${t.reason}, ${threads} thread(s): ${models.join(", ")}`);
+    let run: TorchReferenceRun;
+    try {
+      run = await runTorchReference({ python: t.python, models, threads, ...o });
+    } catch (e) {
+      o.log(`(PyTorch side failed: ${(e as Error).message})`);
+      continue;
+    }
+    Object.assign(side, { torch: run.torch, blas: run.blas, mkldnn: run.mkldnn });
+    side.threads!.push(threads);
+    for (const r of mine) {
+      const tr = run.results.find((x) => x.model === r.model);
+      if (!tr) continue;
+      if (tr.params !== r.params) {
+        o.log(`warning: PyTorch ${r.model} has ${tr.params} parameters, tfjs ${r.params}`);
+      }
+      r.torchMs = tr.medianStepMs;
+      r.torchThreads = threads;
+      r.torchParams = tr.params;
+      r.torchSource = "same run";
+      r.speedVsTorch = Math.round((tr.medianStepMs / r.msPerStep) * 100) / 100;
+    }
+    for (const tr of run.results) {
+      o.log(`torch ${tr.model.padEnd(12)} ${threads}t  ${tr.medianStepMs.toFixed(1)} ms/step`);
+    }
+  }
+  lastTorchSide = side;
+  for (const r of rows) if (r.torchSource === "same run") logRow(o.log, r);
 }
 
 function makeRow(
@@ -308,7 +516,8 @@ function makeRow(
   },
 ): TrainBenchResult {
   const ms = median(times);
-  const torchMs = torchMsFor(name);
+  const ref = loadTorchReference();
+  const torchMs = torchMsFor(name, ref);
   const row: TrainBenchResult = {
     model: name,
     backend,
@@ -325,6 +534,7 @@ function makeRow(
   if (torchMs) {
     row.torchMs = torchMs;
     row.speedVsTorch = Math.round((torchMs / ms) * 100) / 100;
+    row.torchSource = ref?.msPerStep[name] !== undefined ? "bench/torch_results.json" : "issue 4";
   }
   return row;
 }
@@ -335,7 +545,11 @@ function logRow(log: (s: string) => void, row: TrainBenchResult): void {
       `${row.msPerStep.toFixed(1).padStart(8)} ms/step  ${
         String(row.samplesPerSec).padStart(6)
       } samples/s  tensors ${row.tensorsBefore}→${row.tensorsAfter}` +
-      (row.torchMs ? `  torch ${row.torchMs} ms (x${row.speedVsTorch})` : "") +
+      (row.torchMs
+        ? `  torch ${row.torchMs} ms (x${row.speedVsTorch}; ${
+          row.torchSource === "same run" ? `same run, ${row.torchThreads} threads` : row.torchSource
+        })`
+        : "") +
       `  loss ${row.lossFirst.toFixed(3)}→${row.lossLast.toFixed(3)}  load ${
         row.loadAvg.join(" ")
       }  process cpu ${row.cpuMsPerStep} ms/step` +
@@ -449,6 +663,7 @@ function parseArgs(args: string[]): TrainBenchOptions & { out: string } {
     warmup: get("warmup") ? Number(get("warmup")) : undefined,
     profile: args.includes("--profile"),
     threads: get("threads") ? Number(get("threads")) : undefined,
+    torch: !args.includes("--no-torch"),
     out: get("out") ?? new URL("./results.json", import.meta.url).pathname,
   };
 }
@@ -464,7 +679,12 @@ export async function main(args: string[] = Deno.args): Promise<TrainBenchResult
       cpus: navigator.hardwareConcurrency,
       cpu: cpuModel(),
       tfjs: tf.version.tfjs,
-      torchReference: ref
+      models: Object.fromEntries(
+        [...new Set(rows.map((r) => r.model))].map((m) => [m, BENCH_MODEL_LABELS[m]]),
+      ),
+      torchReference: lastTorchSide.available
+        ? { source: "same run (bench/torch_reference.py)", ...lastTorchSide }
+        : ref
         ? {
           source: "same machine (bench/torch_reference.py)",
           ...ref,

@@ -21,3 +21,4 @@ export * from "./experiments/baseline.ts";
 export * from "./experiments/quickstart.ts";
 export * from "./experiments/yuan/mod.ts";
 export * from "./experiments/selfpab/mod.ts";
+export * from "./experiments/multiresnet/mod.ts";

@@ -53,6 +53,14 @@ export interface ParallelModel {
    * order given to `DataParallelTrainer.step`.
    */
   loss(inputs: tf.Tensor[], targets: tf.Tensor[], context?: StepContext): tf.Scalar;
+  /**
+   * Told which trainable variables are trained from the next step on
+   * (`mask[i]` for `trainable[i]`; null: all), whenever that changes
+   * ({@link ModelReplica.setActive}), before the step's forward pass.
+   * Optional; e.g. lib/train/parallel_fit.ts sets the tfjs `trainable` flags
+   * from it, so that frozen batch-norm layers can run in inference mode.
+   */
+  setActive?(mask: boolean[] | null): void;
   /** Free the model's variables and any other tensors (optional). */
   dispose?(): void;
 }
@@ -386,7 +394,8 @@ export class ModelReplica {
 
   /**
    * Train only the variables whose `mask` entry is true (trainable order);
-   * null trains all. Frozen variables get no gradient and no update.
+   * null trains all. Frozen variables get no gradient and no update. A
+   * change is passed on to the model's `setActive` hook, when it has one.
    */
   setActive(mask: boolean[] | null): void {
     if (mask && mask.length !== this.sizes.length) {
@@ -401,6 +410,7 @@ export class ModelReplica {
     if (same) return;
     this.syncShared(); // with the mask of the update
     this.active = next && next.slice();
+    this.model.setActive?.(this.active && this.active.slice());
   }
 
   private writeVars(vars: tf.Variable[], flat: Float32Array, active?: boolean[] | null): void {

@@ -527,8 +527,11 @@ export interface BenchmarkWindowsOptions {
   cacheDir?: string;
 }
 
-/** Every file below `root` (relative path, size, mtime), sorted: the data's fingerprint. */
-async function fingerprint(root: string): Promise<string> {
+/**
+ * Every file below `root` (relative path, size, mtime), sorted, one per
+ * line: the data's fingerprint, for cache keys.
+ */
+export async function datasetFingerprint(root: string): Promise<string> {
   const rows: string[] = [];
   const walk = async (d: string) => {
     for await (const e of Deno.readDir(d)) {
@@ -588,7 +591,7 @@ export async function benchmarkWindows(
   }
   let base: string | null = null;
   if (opts.cacheDir) {
-    const prints = await Promise.all(roots.map(fingerprint));
+    const prints = await Promise.all(roots.map(datasetFingerprint));
     const key = await sha256Hex(JSON.stringify([CACHE_FORMAT, bm, roots, prints]));
     base = join(opts.cacheDir, `${bm.name.replace(/[^A-Za-z0-9._-]/g, "_")}-${key.slice(0, 16)}`);
     const hit = await readCache(base);

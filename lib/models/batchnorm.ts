@@ -33,6 +33,13 @@
  * registered for deserialisation: models loaded after importing this module
  * get the fast layer.
  *
+ * Frozen layers: tfjs-layers keeps normalising with batch statistics and
+ * updating the moving ones in a training-mode call even when γ and β are
+ * not trainable (PyTorch's `requires_grad = False` behaviour).
+ * {@link setFrozenBatchNormMode}`(model, "inference")` makes frozen layers
+ * run as in inference instead (Keras' `trainable = False`); `fit`'s
+ * `frozenBatchNorm` option sets it. See {@link FrozenBatchNormMode}.
+ *
  * @example
  * ```ts
  * const x = tf.input({ shape: [300, 64] });
@@ -366,6 +373,7 @@ export class FastBatchNormalization extends StockBatchNormalization {
 
   // deno-lint-ignore no-explicit-any
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: any): tf.Tensor | tf.Tensor[] {
+    kwargs = frozenBatchNormKwargs(this, kwargs);
     const training = kwargs?.["training"] ?? false;
     const input = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
     const me = this as unknown as BatchNormalizationFields;
@@ -398,6 +406,148 @@ export class FastBatchNormalization extends StockBatchNormalization {
   }
 }
 tf.serialization.registerClass(FastBatchNormalization);
+
+/**
+ * How a *frozen* batch-norm layer behaves in a training-mode call
+ * (`apply(x, { training: true })`). A layer is frozen when `layer.trainable`
+ * is false, or when it has γ or β and all of them are non-trainable
+ * (`LayerVariable.trainable = false`, what lib/train/freeze.ts `freeze` and
+ * `fit`'s `freeze` set).
+ *
+ * - `"batch-stats"` (default): tfjs-layers' behaviour, which is also PyTorch's
+ *   for `requires_grad = False` on a module left in `train()` mode: the layer
+ *   normalises with the batch's statistics and keeps updating its moving
+ *   mean and variance; only γ and β are not stepped. tfjs-layers (4.x)
+ *   ignores `trainable` in `BatchNormalization.call`: only the `training`
+ *   flag decides.
+ * - `"inference"`: Keras' (TF ≥ 2) behaviour for `layer.trainable = False`:
+ *   the layer runs as with `training: false` — it normalises with its moving
+ *   statistics and does not update them — so a frozen block is a fixed
+ *   function and its weights *and* statistics stay bit-identical. In PyTorch
+ *   terms: `requires_grad = False` plus `.eval()` on the frozen modules.
+ *
+ * Unfrozen layers train normally in both modes, and the decision is made at
+ * every call, so unfreezing a layer puts it back in training mode.
+ */
+export type FrozenBatchNormMode = "inference" | "batch-stats";
+
+/** Per batch-norm layer instance: its {@link FrozenBatchNormMode} when not the default. */
+const frozenModes = new WeakMap<object, FrozenBatchNormMode>();
+
+/** Marks a stock tfjs BatchNormalization instance whose `call` honours the mode. */
+const PATCHED = Symbol("harFrozenBatchNorm");
+
+/** A layer-like object (a layer, a model, a nested model). */
+interface LayerLike {
+  readonly name?: string;
+  trainable?: boolean;
+  layers?: unknown[];
+  getClassName?(): string;
+  // deno-lint-ignore no-explicit-any
+  call?: (inputs: tf.Tensor | tf.Tensor[], kwargs: any) => tf.Tensor | tf.Tensor[];
+}
+
+function isBatchNormLayer(l: unknown): l is LayerLike {
+  return l instanceof FastBatchNormalization ||
+    (l instanceof tf.layers.Layer && l.getClassName() === "BatchNormalization");
+}
+
+/**
+ * Whether a batch-norm layer counts as frozen for {@link FrozenBatchNormMode}:
+ * `layer.trainable` is false, or it has γ or β and none of them is trainable.
+ */
+export function isFrozenBatchNorm(layer: tf.layers.Layer): boolean {
+  if (!layer.trainable) return true;
+  const me = layer as unknown as BatchNormalizationFields;
+  const w = [me.gamma, me.beta].filter((v): v is tf.LayerVariable => !!v);
+  return w.length > 0 && w.every((v) => !v.trainable);
+}
+
+/** The layer's {@link FrozenBatchNormMode} (`"batch-stats"` unless set). */
+export function frozenBatchNormMode(layer: tf.layers.Layer): FrozenBatchNormMode {
+  return frozenModes.get(layer) ?? "batch-stats";
+}
+
+/**
+ * The call arguments a batch-norm layer should run with: `training: false`
+ * when the call is in training mode, the layer's mode is `"inference"` and
+ * it is frozen ({@link isFrozenBatchNorm}); else `kwargs` unchanged.
+ */
+// deno-lint-ignore no-explicit-any
+export function frozenBatchNormKwargs(layer: tf.layers.Layer, kwargs: any): any {
+  if (!kwargs?.["training"] || frozenModes.get(layer) !== "inference") return kwargs;
+  return isFrozenBatchNorm(layer) ? { ...kwargs, training: false } : kwargs;
+}
+
+/** Every batch-norm layer of a model, nested models included. */
+export function batchNormLayers(model: unknown): tf.layers.Layer[] {
+  const out: tf.layers.Layer[] = [];
+  const seen = new Set<unknown>();
+  const walk = (l: unknown) => {
+    if (!l || typeof l !== "object" || seen.has(l)) return;
+    seen.add(l);
+    if (isBatchNormLayer(l)) out.push(l as unknown as tf.layers.Layer);
+    const sub = (l as LayerLike).layers;
+    if (Array.isArray(sub)) sub.forEach(walk);
+  };
+  walk(model);
+  return out;
+}
+
+/**
+ * Set the {@link FrozenBatchNormMode} of every batch-norm layer of `model`
+ * (nested models included; stock `tf.layers.batchNormalization` layers as
+ * well as {@link FastBatchNormalization}). The mode is not part of the
+ * layer's config: saved models are unchanged and load in the default mode.
+ * Returns a function restoring the previous modes.
+ *
+ * `fit` does this for its duration from its `frozenBatchNorm` option (and
+ * in its workers); a custom training loop calls it itself.
+ *
+ * @example
+ * ```ts
+ * freeze(model, multiResNetBlockPrefixes(2));
+ * const restore = setFrozenBatchNormMode(model, "inference");
+ * try {
+ *   // training-mode steps: blocks 1–2 normalise with their moving statistics
+ * } finally {
+ *   restore();
+ * }
+ * ```
+ */
+export function setFrozenBatchNormMode(model: unknown, mode: FrozenBatchNormMode): () => void {
+  if (mode !== "inference" && mode !== "batch-stats") {
+    throw new Error(
+      `setFrozenBatchNormMode: mode must be "inference" or "batch-stats", got ${mode}`,
+    );
+  }
+  const layers = batchNormLayers(model);
+  const before = layers.map((l) => frozenModes.get(l));
+  for (const l of layers) {
+    if (!(l instanceof FastBatchNormalization)) patchStock(l as unknown as LayerLike);
+    if (mode === "batch-stats") frozenModes.delete(l);
+    else frozenModes.set(l, mode);
+  }
+  return () => {
+    layers.forEach((l, i) => {
+      const m = before[i];
+      if (m === undefined) frozenModes.delete(l);
+      else frozenModes.set(l, m);
+    });
+  };
+}
+
+/** Make a stock tfjs BatchNormalization instance's `call` honour its mode (once). */
+function patchStock(layer: LayerLike): void {
+  const marked = layer as { [PATCHED]?: boolean };
+  if (marked[PATCHED] || typeof layer.call !== "function") return;
+  const call = layer.call;
+  // deno-lint-ignore no-explicit-any
+  layer.call = function (this: tf.layers.Layer, inputs: tf.Tensor | tf.Tensor[], kwargs: any) {
+    return call.call(this, inputs, frozenBatchNormKwargs(this, kwargs));
+  };
+  marked[PATCHED] = true;
+}
 
 /**
  * A {@link FastBatchNormalization} layer; same arguments and defaults as

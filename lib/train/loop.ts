@@ -63,6 +63,7 @@ import {
 } from "./batches.ts";
 import { readCheckpoint, type StoredTensor, writeCheckpoint } from "./checkpoint.ts";
 import { checkFiniteTensor, describeNonFinite } from "../models/finite.ts";
+import { type FrozenBatchNormMode, setFrozenBatchNormMode } from "../models/batchnorm.ts";
 import { EarlyStopping, type EarlyStoppingArgs, macroF1 } from "./early_stopping.ts";
 import {
   readWeights,
@@ -181,12 +182,36 @@ export interface FitArgs {
   /**
    * Weights to freeze (see {@link WeightSelector}), e.g. `"feature_extractor"` or
    * `firstKBlocks(2)`. Like PyTorch `requires_grad = False`: no gradient step,
-   * but batch-norm statistics still update in training mode. Without
-   * `unfreezeAtFraction` the weights stay frozen (trainable = false) after `fit`.
+   * but batch-norm statistics still update in training mode unless
+   * `frozenBatchNorm: "inference"`. Without `unfreezeAtFraction` the weights
+   * stay frozen (trainable = false) after `fit`.
    */
   freeze?: WeightSelector;
   /** Unfreeze the frozen weights at this fraction of the total steps (SelfPAB: 0.75). */
   unfreezeAtFraction?: number;
+  /**
+   * What a batch-norm layer does in training steps while all of its
+   * trainable weights (γ, β) are frozen (by `freeze`, or already
+   * non-trainable; lib/models/batchnorm.ts `FrozenBatchNormMode`):
+   *
+   * - `"batch-stats"` (default): tfjs-layers' behaviour, and PyTorch's for
+   *   `requires_grad = False` in `train()` mode — it normalises with the
+   *   batch's statistics and keeps updating its moving mean and variance
+   *   (tfjs-layers' `BatchNormalization` only looks at the `training` flag,
+   *   not at `trainable`). The Yuan and SelfPAB experiments rely on it.
+   * - `"inference"`: Keras' (TF ≥ 2) behaviour for `trainable = False` —
+   *   the layer runs as with `training: false`: it normalises with its
+   *   moving statistics and does not update them, so frozen blocks (e.g.
+   *   transferred Multi-ResNet blocks) keep their weights and statistics
+   *   bit-identical. When `unfreezeAtFraction` unfreezes the weights, the
+   *   layer trains normally again.
+   *
+   * Applied to every batch-norm layer of the model for the duration of
+   * `fit` (previous modes restored at the end), in one thread and in the
+   * workers alike. Checkpoints record it; resuming with another mode is an
+   * error.
+   */
+  frozenBatchNorm?: FrozenBatchNormMode;
   /** Folder for the checkpoint file `checkpoint.bin`; resumes from it when present. */
   checkpointDir?: string;
   /** Checkpoint every this many optimiser steps (default: only at epoch ends). */
@@ -562,6 +587,12 @@ export async function fit(
       `fit unfreezeAtFraction: must be in [0, 1], got ${args.unfreezeAtFraction}`,
     );
   }
+  const bnMode: FrozenBatchNormMode = args.frozenBatchNorm ?? "batch-stats";
+  if (bnMode !== "batch-stats" && bnMode !== "inference") {
+    throw new ConfigError(
+      `fit frozenBatchNorm: must be "inference" or "batch-stats", got ${args.frozenBatchNorm}`,
+    );
+  }
   if (args.validateEverySteps !== undefined && !(args.validateEverySteps >= 1)) {
     throw new ConfigError(`fit validateEverySteps: must be >= 1, got ${args.validateEverySteps}`);
   }
@@ -687,6 +718,13 @@ export async function fit(
         }
         return t.data;
       });
+      const ckMode = (m.frozenBatchNorm as FrozenBatchNormMode | undefined) ?? "batch-stats";
+      if (ckMode !== bnMode) {
+        throw new CheckpointError(
+          ckptPath,
+          `was written with frozenBatchNorm "${ckMode}", this run has "${bnMode}"`,
+        );
+      }
       if (m.totalSteps !== totalSteps) {
         throw new CheckpointError(
           ckptPath,
@@ -777,6 +815,7 @@ export async function fit(
       schedule: schedule.name,
       seed: args.seed ?? 0,
       workers,
+      frozenBatchNorm: bnMode,
     };
     await writeCheckpoint(ckptPath, { meta, tensors });
     await args.onCheckpoint?.({ path: ckptPath, step: st.step });
@@ -838,6 +877,7 @@ export async function fit(
       backend: args.workerBackend,
       imports: args.workerImports,
       syncBatchNorm: args.syncBatchNorm,
+      frozenBatchNorm: bnMode,
     });
   }
 
@@ -884,6 +924,8 @@ export async function fit(
   };
 
   bar.update(st.step, { epoch: `${Math.min(st.epoch + 1, args.epochs)}/${args.epochs}` });
+  // frozen batch norm (the flags follow setFreeze); batch-stats is tfjs' own behaviour
+  const restoreBatchNorm = setFrozenBatchNormMode(model, bnMode);
   try {
     while (!st.finished && st.epoch < args.epochs) {
       epochStart = performance.now();
@@ -1031,6 +1073,7 @@ export async function fit(
     const os = !ownOptimizer && await pw?.pull({ weights: false, optimizer: true });
     if (os) optimizer.setState(os);
   } finally {
+    restoreBatchNorm();
     await pw?.dispose();
   }
   const last = st.rows[st.rows.length - 1];

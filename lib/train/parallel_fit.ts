@@ -36,6 +36,7 @@ import type { BackendPath } from "../backend/select.ts";
 import { ConfigError } from "../errors.ts";
 import { readWeights, weightEntries, type WeightEntry, writeWeights } from "./freeze.ts";
 import { type LossFn, lossFromSpec } from "./losses.ts";
+import { type FrozenBatchNormMode, setFrozenBatchNormMode } from "../models/batchnorm.ts";
 import { defaultLoss, forward } from "./forward.ts";
 import { type Optimizer, type OptimizerState, torchSpecOf } from "./optimisers.ts";
 import { withSeededMathRandom } from "./random.ts";
@@ -96,6 +97,12 @@ export interface FitReplicaArgs {
   channelsLast: boolean;
   /** Modules imported before the model is rebuilt (custom layers to register). */
   imports: string[];
+  /**
+   * Frozen batch-norm layers (fit's `frozenBatchNorm`, default
+   * `"batch-stats"`); the replica learns which weights are frozen from the
+   * step's active mask.
+   */
+  frozenBatchNorm?: FrozenBatchNormMode;
 }
 
 /**
@@ -115,12 +122,16 @@ export async function fitReplica(args: FitReplicaArgs): Promise<ParallelModel> {
     );
   }
   writeWeights(entries, args.weights);
+  const trainable = entries.filter((_, i) => args.trainable[i]);
+  if (args.frozenBatchNorm === "inference") setFrozenBatchNormMode(model, "inference");
   const loss: LossFn = args.loss
     ? await workerLoss(args.loss)
     : defaultLoss(args.classWeights, args.fromLogits);
   return {
-    trainable: entries.filter((_, i) => args.trainable[i]).map((e) => e.variable),
+    trainable: trainable.map((e) => e.variable),
     state: entries.filter((_, i) => !args.trainable[i]).map((e) => e.variable),
+    // the trainable flags follow fit's freeze mask, as on the caller's model
+    setActive: (mask) => trainable.forEach((e, i) => e.setTrainable(mask ? mask[i] : true)),
     loss: (xs, ys, ctx?: StepContext) => {
       const run = () => {
         const out = forward(model, xs, { training: true, channelsLast: args.channelsLast });
@@ -226,6 +237,8 @@ export interface FitWorkersArgs {
   imports?: string[];
   /** Batch norm over the whole batch (default true; `DataParallelTrainerArgs.syncBatchNorm`). */
   syncBatchNorm?: boolean;
+  /** Frozen batch-norm layers (fit's `frozenBatchNorm`; default `"batch-stats"`). */
+  frozenBatchNorm?: FrozenBatchNormMode;
 }
 
 /** The workers of one `fit` run (see the module documentation). */
@@ -263,6 +276,7 @@ export class FitWorkers {
       fromLogits: args.fromLogits,
       channelsLast: args.channelsLast,
       imports: args.imports ?? [],
+      frozenBatchNorm: args.frozenBatchNorm,
     };
     const trainer = await DataParallelTrainer.create({
       model: { module: import.meta.url, export: "fitReplica", args: factory },

@@ -197,6 +197,34 @@ export function exponentialTfDecay(args: ExponentialTfDecayArgs): Schedule {
   };
 }
 
+/** Options for {@link kerasDecay}. */
+export interface KerasDecayArgs {
+  /** Initial learning rate (Gjoreski et al.: 1e-3). */
+  lr: number;
+  /** Keras' legacy optimiser `decay` per step (Gjoreski et al.: 1e-3; 0: constant). */
+  decay: number;
+}
+
+/**
+ * Keras' legacy optimiser argument `decay` (Keras ≤ 2.2 `Adam(lr, decay)`,
+ * the "learning rate of 10^-3 and a decay of 10^-3" of Gjoreski et al.):
+ * inverse-time decay per optimiser step, `lrAt(step) = lr / (1 + decay·step)`
+ * (0-based; Keras uses its `iterations` counter before the increment).
+ *
+ * @example
+ * const s = kerasDecay({ lr: 1e-3, decay: 1e-3 });
+ * s.lrAt(0);    // 1e-3
+ * s.lrAt(1000); // 5e-4
+ */
+export function kerasDecay(args: KerasDecayArgs): Schedule {
+  const { lr, decay } = args;
+  checkLr("kerasDecay lr", lr);
+  if (!(decay >= 0) || !Number.isFinite(decay)) {
+    throw new ConfigError(`kerasDecay decay: must be a finite number >= 0, got ${decay}`);
+  }
+  return { name: "kerasDecay", lrAt: (step: number) => lr / (1 + decay * step) };
+}
+
 function checkLr(field: string, lr: number): void {
   if (!(lr >= 0) || !Number.isFinite(lr)) {
     throw new ConfigError(`${field}: must be a finite number >= 0, got ${lr}`);

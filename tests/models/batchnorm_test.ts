@@ -5,7 +5,8 @@
  * training calls, on rank-3 and rank-4 inputs; on cpu (composed ops) and on
  * wasm(+blas) with the native C kernels and with the JS kernels; more
  * channels than one block of the C kernels; the tf-ops path on wasm after
- * uninstallWasmKernels.
+ * uninstallWasmKernels; frozen layers in inference mode
+ * (setFrozenBatchNormMode) for the fast and the stock layer.
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "@std/assert";
@@ -17,9 +18,13 @@ import {
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
   batchNormalization,
+  batchNormLayers,
   batchNormTrain,
   batchNormTrainEngine,
   FastBatchNormalization,
+  frozenBatchNormMode,
+  isFrozenBatchNorm,
+  setFrozenBatchNormMode,
 } from "../../lib/models/batchnorm.ts";
 
 const TOL = 1e-5;
@@ -298,4 +303,57 @@ Deno.test("a model with the layer saves as standard BatchNormalization and loads
   tf.dispose([x]);
   model.dispose();
   loaded.dispose();
+});
+
+Deno.test('setFrozenBatchNormMode "inference": frozen layers (fast and stock) run as inference, config unchanged', async () => {
+  await use("cpu");
+  for (const fast of [true, false]) {
+    const what = fast ? "FastBatchNormalization" : "stock BatchNormalization";
+    const inp = tf.input({ shape: [6, 4] });
+    const bn = fast
+      ? batchNormalization({ name: "bn" })
+      : tf.layers.batchNormalization({ name: "bn" });
+    const model = tf.model({ inputs: inp, outputs: bn.apply(inp) as tf.SymbolicTensor });
+    const x = tf.tensor(seeded(5 * 6 * 4, 11, 2, 1.5), [5, 6, 4]);
+    const stats = () => bn.getWeights().slice(2).map((t) => Array.from(t.dataSync()));
+    const json = JSON.stringify(model.toJSON(null, false));
+    assertEquals(batchNormLayers(model), [bn]);
+    assertEquals(frozenBatchNormMode(bn), "batch-stats");
+    const restore = setFrozenBatchNormMode(model, "inference");
+    assertEquals(frozenBatchNormMode(bn), "inference");
+    assertEquals(JSON.stringify(model.toJSON(null, false)), json, `${what}: config unchanged`);
+    // trainable: training mode as usual (the statistics move)
+    const s0 = stats();
+    tf.tidy(() => void model.apply(x, { training: true }));
+    const s1 = stats();
+    assert(s1[0].some((v, i) => v !== s0[0][i]), `${what}: trainable layer updates its statistics`);
+    // γ and β frozen: the inference output, statistics untouched
+    for (const w of bn.trainableWeights) w.trainable = false;
+    assert(isFrozenBatchNorm(bn), what);
+    const [train, infer] = tf.tidy(() =>
+      [model.apply(x, { training: true }), model.apply(x, { training: false })].map((t) =>
+        Array.from((t as tf.Tensor).dataSync())
+      )
+    );
+    assertEquals(train, infer, `${what}: frozen layer normalises with its moving statistics`);
+    assertEquals(stats(), s1, `${what}: frozen layer keeps its statistics`);
+    // restored: tfjs-layers' behaviour again (batch statistics, moving ones updated)
+    restore();
+    assertEquals(frozenBatchNormMode(bn), "batch-stats");
+    tf.tidy(() => void model.apply(x, { training: true }));
+    assert(stats()[0].some((v, i) => v !== s1[0][i]), `${what}: batch-stats updates`);
+    // a frozen layer (layer.trainable = false) counts as frozen too
+    for (const w of bn.weights.slice(0, 2)) w.trainable = true;
+    assert(!isFrozenBatchNorm(bn));
+    bn.trainable = false;
+    assert(isFrozenBatchNorm(bn));
+    tf.dispose(x);
+    model.dispose();
+  }
+  assertThrows(
+    // deno-lint-ignore no-explicit-any
+    () => setFrozenBatchNormMode(tf.sequential(), "eval" as any),
+    Error,
+    "inference",
+  );
 });

@@ -5,7 +5,8 @@
  * 99_smoke is covered by the runner's own test; 01_multitask_resnet by
  * tests/experiments/yuan_test.ts, on the smoke run that test makes (so the
  * suite runs the Yuan pipeline once); 02_selfpab by
- * tests/experiments/selfpab_run_test.ts, likewise.
+ * tests/experiments/selfpab_run_test.ts, likewise; 03_multiresnet_transfer by
+ * tests/experiments/multiresnet/run_test.ts.
  *
  * Skips (with a message) when /usr/bin/python3 lacks jupyter_client.
  */
@@ -19,6 +20,7 @@ export const COVERED_ELSEWHERE = [
   "99_smoke.ipynb",
   "01_multitask_resnet.ipynb",
   "02_selfpab.ipynb",
+  "03_multiresnet_transfer.ipynb",
 ];
 
 const notebooks = (await listNotebooks(join(PROJECT_ROOT, "notebooks")))

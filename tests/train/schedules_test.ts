@@ -4,6 +4,7 @@ import {
   constantLr,
   exponentialDecay,
   exponentialTfDecay,
+  kerasDecay,
   linearWarmupDecay,
   linearWuSchedule,
 } from "../../lib/train/schedules.ts";
@@ -165,4 +166,13 @@ Deno.test("SelfPAB upstream optimiser: adamW(0.9, 0.98, 1e-8, wd 1e-5) under lin
   // the settings matter at this tolerance: tfjs' defaults (β2 0.999, eps 1e-7) do not match
   assert(maxDiff(run(0.999, 1e-8)) > 5e-7, "β2 0.999 should differ");
   assert(maxDiff(run(0.98, 1e-7)) > 1e-6, "eps 1e-7 should differ");
+});
+
+Deno.test("kerasDecay is Keras' legacy decay: lr / (1 + decay·step)", () => {
+  const s = kerasDecay({ lr: 1e-3, decay: 1e-3 });
+  assertEquals(s.lrAt(0), 1e-3);
+  assertAlmostEquals(s.lrAt(1000), 5e-4, 1e-15);
+  assertAlmostEquals(s.lrAt(3000), 2.5e-4, 1e-15);
+  assertEquals(kerasDecay({ lr: 2e-3, decay: 0 }).lrAt(1e6), 2e-3);
+  assertThrows(() => kerasDecay({ lr: 1e-3, decay: -1 }), ConfigError, "decay");
 });

@@ -1,0 +1,84 @@
+/**
+ * bench/models.ts and bench/train_bench.ts: the `multiresnet` benchmark model
+ * is lib/models/multi_resnet.ts with its defaults (80 samples × 3 axes, 7×17
+ * spectrograms, 3 blocks, 18 classes) and bench/torch_reference.py's
+ * `MultiResNet` has the same trainable parameter count (when a python has
+ * torch); PyTorch rows of the old 2-D-conv guess are skipped as a reference.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals } from "@std/assert";
+import { join } from "node:path";
+import { BENCH_MULTIRESNET, benchBatch, buildBenchModel } from "../../bench/models.ts";
+import {
+  findTorchPython,
+  loadTorchReference,
+  runTorchReference,
+  TORCH_ONLY_MODELS,
+} from "../../bench/train_bench.ts";
+import { multiResNet } from "../../lib/models/multi_resnet.ts";
+import { tempDir } from "../_helpers.ts";
+
+/** Trainable parameters of the benchmark Multi-ResNet (moving statistics excluded). */
+const MULTIRESNET_TRAINABLE = 348_008;
+
+Deno.test("bench multiresnet: lib/models/multi_resnet.ts defaults, 18 classes, one finite step", async () => {
+  await tf.setBackend("cpu");
+  const ref = multiResNet({ ...BENCH_MULTIRESNET });
+  assertEquals(ref.inputs.map((i) => i.shape), [[null, 80, 3], [null, 7, 17, 3]]);
+  assertEquals(ref.outputs[0].shape, [null, 18]);
+  // countParams includes the 2 × 465 × 3 moving statistics
+  assertEquals(ref.countParams() - 2 * 465 * 3, MULTIRESNET_TRAINABLE);
+  ref.dispose();
+  const b = benchBatch("multiresnet", 4, 1);
+  assertEquals(b.inputs.map((t) => t.shape), [[4, 80, 3], [4, 7, 17, 3]]);
+  assertEquals(b.targets[0].shape, [4, 18]);
+  tf.dispose([...b.inputs, ...b.targets]);
+  const m = buildBenchModel("multiresnet", { batch: 4 });
+  assertEquals(m.params, MULTIRESNET_TRAINABLE);
+  assert(Number.isFinite(m.step()));
+  m.dispose();
+});
+
+Deno.test("torch reference file: rows of the 2-D-conv guess are not a multiresnet reference", async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, "torch.json");
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        date: "d",
+        torch: "t",
+        threads: 2,
+        results: [
+          { model: "lstm", msPerStep: 10 },
+          { model: "multiresnet2d-guess", msPerStep: 20 },
+        ],
+      }),
+    );
+    const ref = loadTorchReference(new URL(`file://${file}`))!;
+    assertEquals(ref.msPerStep, { lstm: 10 });
+    assert(TORCH_ONLY_MODELS.includes("multiresnet2d-guess"));
+    // the committed same-machine file has no multiresnet row measured on the guess
+    assertEquals(loadTorchReference()?.msPerStep.multiresnet, undefined);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+Deno.test("torch_reference.py MultiResNet: the same trainable parameters (when a python has torch)", async () => {
+  const t = await findTorchPython();
+  if (!t.ok) {
+    console.warn(`SKIP: python3 without torch (${t.reason})`);
+    return;
+  }
+  const run = await runTorchReference({
+    python: t.python,
+    models: ["multiresnet"],
+    threads: 1,
+    steps: 1,
+    warmup: 0,
+  });
+  const row = run.results[0];
+  assertEquals([row.model, row.batch, row.params], ["multiresnet", 256, MULTIRESNET_TRAINABLE]);
+  assert(row.medianStepMs > 0 && Number.isFinite(row.lossLast));
+});
