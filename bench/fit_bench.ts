@@ -42,6 +42,7 @@
  * `--out=` to skip writing).
  * @module
  */
+import { runPythonJson } from "./python_json.ts";
 import * as tf from "@tensorflow/tfjs";
 import { type BackendInfo, initBackend } from "../lib/backend/select.ts";
 import { benchmark } from "../lib/data/benchmarks.ts";
@@ -503,11 +504,10 @@ export async function runTorchFit(
     coreType?: string;
   },
 ): Promise<TorchFitRun> {
-  const script = new URL("./torch_fit_reference.py", import.meta.url).pathname;
-  const coreType = Deno.env.get("OPENBLAS_CORETYPE") ?? o.coreType;
-  const out = await new Deno.Command(o.python, {
-    args: [
-      script,
+  return await runPythonJson<TorchFitRun>(
+    o.python,
+    "torch_fit_reference.py",
+    [
       `--task=${task}`,
       `--config=${JSON.stringify(cfg)}`,
       `--batch=${o.batch}`,
@@ -517,21 +517,9 @@ export async function runTorchFit(
       `--threads=${o.threads.join(",")}`,
       `--seed=${o.seed}`,
     ],
-    env: {
-      OPENBLAS_NUM_THREADS: Deno.env.get("OPENBLAS_NUM_THREADS") ?? "1",
-      ...(coreType ? { OPENBLAS_CORETYPE: coreType } : {}),
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  if (!out.success) {
-    throw new Error(
-      `bench/torch_fit_reference.py --task=${task} failed: ${dec.decode(out.stderr).trim()}`,
-    );
-  }
-  const lines = dec.decode(out.stdout).trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]) as TorchFitRun;
+    o.coreType,
+    `torch_fit_reference.py --task=${task}`,
+  );
 }
 
 function logRow(log: (s: string) => void, r: FitBenchResult): void {

@@ -27,6 +27,7 @@
  * (an earlier run; compare only if it was made on this machine).
  * @module
  */
+import { runPythonJson } from "./python_json.ts";
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND_PATHS, type BackendPath, initBackend } from "../lib/backend/select.ts";
 import { DataParallelTrainer, type HostTensor } from "../lib/backend/parallel.ts";
@@ -250,31 +251,14 @@ export async function runTorchReference(o: {
   /** `OPENBLAS_CORETYPE` when the environment has none (e.g. this process's BLAS core). */
   coreType?: string;
 }): Promise<TorchReferenceRun> {
-  const script = new URL("./torch_reference.py", import.meta.url).pathname;
-  const coreType = Deno.env.get("OPENBLAS_CORETYPE") ?? o.coreType;
-  const out = await new Deno.Command(o.python, {
-    args: [
-      script,
-      `--models=${o.models.join(",")}`,
-      `--threads=${o.threads}`,
-      `--steps=${o.steps}`,
-      `--warmup=${o.warmup}`,
-      "--repeats=1",
-      "--json",
-    ],
-    env: {
-      OPENBLAS_NUM_THREADS: Deno.env.get("OPENBLAS_NUM_THREADS") ?? "1",
-      ...(coreType ? { OPENBLAS_CORETYPE: coreType } : {}),
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  if (!out.success) {
-    throw new Error(`bench/torch_reference.py failed: ${dec.decode(out.stderr).trim()}`);
-  }
-  const lines = dec.decode(out.stdout).trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]) as TorchReferenceRun;
+  return await runPythonJson<TorchReferenceRun>(o.python, "torch_reference.py", [
+    `--models=${o.models.join(",")}`,
+    `--threads=${o.threads}`,
+    `--steps=${o.steps}`,
+    `--warmup=${o.warmup}`,
+    "--repeats=1",
+    "--json",
+  ], o.coreType);
 }
 
 /** One benchmark row of `bench/results.json`. */

@@ -4,12 +4,12 @@
  *
  * Runs the Yuan et al. multi-task self-supervision experiment end to end
  * (lib/experiments/yuan) and writes its results to `results/yuan/` (long:
- * `results/yuan-long/`, smoke: `.cache/yuan/smoke`). Long stages checkpoint; `--resume` continues a
+ * `results/yuan-long-v2/`, smoke: `.cache/yuan/smoke`). Long stages checkpoint; `--resume` continues a
  * killed run where it stopped.
  *
  * Example (the committed long run, in the background; re-run the same
  * command after an interruption):
- *   nohup deno task yuan --scale long --resume > /tmp/yuan-long.out 2>&1 &  (the run writes results/yuan-long/run.log itself)
+ *   nohup deno task yuan --scale long --resume > /tmp/yuan-long.out 2>&1 &  (the run writes results/yuan-long-v2/run.log itself)
  */
 import { cliMain, intFlag, listFlag, parseFlags, UsageError } from "../lib/cli.ts";
 import { initBackend } from "../lib/backend/mod.ts";
@@ -29,9 +29,9 @@ const USAGE = `usage: deno task yuan [--scale ${YUAN_SCALES.join("|")}] [--resum
        [--stages ${YUAN_STAGES.join(",")}] [--datasets adl,wisdm] [--weights harnet10.mdl]
        [--seed N] [--debug]
 
-  --scale <s>      experiment size (default laptop; long writes results/yuan-long)
+  --scale <s>      experiment size (default laptop; long writes results/yuan-long-v2)
   --resume         continue a killed run where it stopped
-  --out <dir>      output folder (default by scale: results/yuan, results/yuan-long, .cache/yuan/smoke)
+  --out <dir>      output folder (default by scale: results/yuan, results/yuan-long-v2, .cache/yuan/smoke)
   --stages <list>  run only these stages (comma-separated)
   --datasets <l>   downstream datasets (comma-separated: adl, wisdm)
   --weights <f>    start from a PyTorch harnet10 checkpoint instead of pre-training
@@ -80,7 +80,7 @@ async function run(f: YuanFlags): Promise<void> {
     (f.scale === "smoke"
       ? ".cache/yuan/smoke"
       : f.scale === "long"
-      ? "results/yuan-long"
+      ? "results/yuan-long-v2"
       : "results/yuan");
   const info = await initBackend();
   console.log(

@@ -32,7 +32,7 @@ import { ConfigError } from "../../errors.ts";
 import { type RunResult, scoreRun } from "../../eval/run_result.ts";
 import type { EpochRecord } from "../../train/history.ts";
 import { loadWeights, saveWeights } from "../../train/save.ts";
-import { type Experiment, startExperiment } from "../scaffold.ts";
+import { type Experiment, runExperiment } from "../scaffold.ts";
 import {
   loadTransferDatasets,
   nestedAdaptationSubsets,
@@ -144,7 +144,7 @@ export async function runMultiResNet(
   spec: MultiResNetSpec,
   opts: RunMultiResNetOptions,
 ): Promise<MultiResNetRunResult> {
-  const exp = await startExperiment({
+  return await runExperiment({
     name: "multiresnet",
     spec,
     outDir: opts.outDir,
@@ -152,15 +152,7 @@ export async function runMultiResNet(
     dataDir: opts.dataDir,
     cacheDir: opts.cacheDir,
     log: opts.log,
-  });
-  try {
-    const r = await body(exp, spec, opts);
-    await exp.finish();
-    return r;
-  } catch (e) {
-    await exp.fail(e);
-    throw e;
-  }
+  }, (exp) => body(exp, spec, opts));
 }
 
 async function body(
