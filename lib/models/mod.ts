@@ -22,3 +22,4 @@ export * from "./lstm.ts";
 export * from "./transformer.ts";
 export * from "./multi_resnet.ts";
 export * from "./selfpab.ts";
+export * from "./dontfreeze_encoders.ts";

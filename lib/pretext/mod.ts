@@ -14,3 +14,4 @@ export * from "./gallery.ts";
 export * from "./multitask_source.ts";
 export * from "./tasks.ts";
 export * from "./tera.ts";
+export * from "./dontfreeze.ts";
