@@ -34,6 +34,7 @@ import { join, relative } from "node:path";
 import { ConfigError, DataFormatError } from "../errors.ts";
 import { resample } from "../signal/resample.ts";
 import { type LabelPolicy, makeWindows } from "../signal/windows.ts";
+import { sha256Hex } from "./download.ts";
 import { dataDir } from "./paths.ts";
 import { datasetInfo, loadDataset, locateDataset, unavailable } from "./registry.ts";
 import { type FoldPlan, makeFolds, type ProtocolSpec } from "./splits.ts";
@@ -545,11 +546,6 @@ export async function datasetFingerprint(root: string): Promise<string> {
   };
   await walk(root);
   return rows.sort().join("\n");
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const h = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(h), (v) => v.toString(16).padStart(2, "0")).join("");
 }
 
 const CACHE_FORMAT = 1;

@@ -60,8 +60,9 @@ export interface DownloadResult {
   url: string;
 }
 
-/** SHA-256 of bytes as lower-case hex. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+/** SHA-256 of bytes, or of a string's UTF-8 encoding, as lower-case hex. */
+export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
+  if (typeof bytes === "string") bytes = new TextEncoder().encode(bytes);
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -98,3 +98,18 @@ export function checkRate(
   }
   return measured;
 }
+
+/**
+ * The sample rates of some recordings in words: one value, or the range and
+ * the median (for reports).
+ *
+ * @example
+ * describeRates([{ rateHz: 84.1 }, { rateHz: 90.7 }, { rateHz: 98 }]); // "84.1–98 Hz (median 90.7)"
+ */
+export function describeRates(recs: readonly { rateHz: number }[]): string {
+  const rates = recs.map((r) => r.rateHz).sort((a, b) => a - b);
+  const lo = rates[0], hi = rates[rates.length - 1], med = rates[Math.floor(rates.length / 2)];
+  return lo === hi
+    ? `${+lo.toFixed(2)} Hz`
+    : `${+lo.toFixed(1)}–${+hi.toFixed(1)} Hz (median ${+med.toFixed(1)})`;
+}

@@ -23,3 +23,4 @@ export * from "./transformer.ts";
 export * from "./multi_resnet.ts";
 export * from "./selfpab.ts";
 export * from "./dontfreeze_encoders.ts";
+export * from "./dontfreeze_classifier.ts";

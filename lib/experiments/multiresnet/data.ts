@@ -62,7 +62,9 @@
  */
 import { join, relative } from "node:path";
 import { datasetFingerprint } from "../../data/benchmarks.ts";
+import { sha256Hex } from "../../data/download.ts";
 import { dataDir } from "../../data/paths.ts";
+import { describeRates } from "../../data/rate.ts";
 import { datasetInfo, loadDataset, locateDataset, unavailable } from "../../data/registry.ts";
 import { type PartitionFractions, subjectPartition } from "../../data/splits.ts";
 import { type Recording, recordingLength, type Windows } from "../../data/types.ts";
@@ -688,11 +690,6 @@ interface PreparedWindows {
 
 const CACHE_FORMAT = 1;
 
-async function sha256Hex(text: string): Promise<string> {
-  const h = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(h), (v) => v.toString(16).padStart(2, "0")).join("");
-}
-
 /** Source classes (registry names) feeding the definition's classes. */
 function sourceClasses(def: TransferDefinition): string[] {
   const target = new Set(def.classes);
@@ -709,15 +706,6 @@ function toTargetLabels(def: TransferDefinition, r: Recording): Recording {
   return { ...r, labels, labelNames: [...def.classes] };
 }
 
-/** Native rates of `recs` in words: one value, or range and median. */
-function rateRange(recs: Recording[]): string {
-  const rates = recs.map((r) => r.rateHz).sort((a, b) => a - b);
-  const lo = rates[0], hi = rates[rates.length - 1], med = rates[Math.floor(rates.length / 2)];
-  return lo === hi
-    ? `${+lo.toFixed(2)} Hz`
-    : `${+lo.toFixed(1)}–${+hi.toFixed(1)} Hz (median ${+med.toFixed(1)})`;
-}
-
 /** One line on how `recs` were resampled to `rateHz` with {@link TRANSFER_RESAMPLE}. */
 function describeResampling(def: TransferDefinition, recs: Recording[], rateHz: number): string {
   const irregular = recs.some((r) => r.timestampsMs);
@@ -728,13 +716,15 @@ function describeResampling(def: TransferDefinition, recs: Recording[], rateHz: 
   const how: string[] = [];
   if (same.length) {
     how.push(
-      `${n(same)} at ${rateRange(same)}: linear interpolation onto an exact ${rateHz} Hz grid, ` +
+      `${n(same)} at ${
+        describeRates(same)
+      }: linear interpolation onto an exact ${rateHz} Hz grid, ` +
         `no filtering (not a downsampling)`,
     );
   }
   if (down.length) {
     how.push(
-      `${n(down)} at ${rateRange(down)}: anti-aliased, ${
+      `${n(down)} at ${describeRates(down)}: anti-aliased, ${
         irregular ? "linear interpolation onto a regular grid at the recording's rate, " : ""
       }zero-phase Hamming windowed-sinc FIR low-pass at ${+cut.toFixed(2)} Hz ` +
         `(${TRANSFER_RESAMPLE.cutoffRatio} × the ${rateHz / 2} Hz output Nyquist, ` +
