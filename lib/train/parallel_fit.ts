@@ -85,6 +85,13 @@ export interface FitReplicaArgs {
   topology: object;
   /** Values of `model.weights`, in order. */
   weights: Float32Array[];
+  /**
+   * Names of `model.weights` (`WeightEntry.name`), in order: the rebuilt
+   * model's weights are matched by name, since `model.weights` lists
+   * trainable weights first and a caller's frozen weights (trainable =
+   * false, which the topology does not carry) would otherwise be misplaced.
+   */
+  names?: string[];
   /** Per `model.weights` entry: trained by the optimiser (else averaged state). */
   trainable: boolean[];
   /** Custom loss; default the class-weighted cross-entropy below. */
@@ -115,11 +122,21 @@ export async function fitReplica(args: FitReplicaArgs): Promise<ParallelModel> {
   const model = await tf.models.modelFromJSON(
     args.topology as unknown as tf.io.ModelJSON["modelTopology"] as never,
   );
-  const entries = weightEntries(model);
+  let entries = weightEntries(model);
   if (entries.length !== args.weights.length) {
     throw new ConfigError(
       `fit workers: the rebuilt model has ${entries.length} weights, the caller's ${args.weights.length}`,
     );
+  }
+  if (args.names) {
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    entries = args.names.map((n) => {
+      const e = byName.get(n);
+      if (!e) throw new ConfigError(`fit workers: the rebuilt model has no weight "${n}"`);
+      return e;
+    });
+    // the caller's frozen flags (not in the topology)
+    entries.forEach((e, i) => e.setTrainable(args.trainable[i]));
   }
   writeWeights(entries, args.weights);
   const trainable = entries.filter((_, i) => args.trainable[i]);
@@ -270,6 +287,7 @@ export class FitWorkers {
     const factory: FitReplicaArgs = {
       topology: model.toJSON(null, false) as object,
       weights: readWeights(entries),
+      names: entries.map((e) => e.name),
       trainable: entries.map((e) => e.trainable),
       loss: args.loss,
       classWeights: args.classWeights ? Array.from(args.classWeights) : undefined,

@@ -220,3 +220,33 @@ Deno.test("fit workers: AMSGrad Adam on 2 workers = single thread; killed and re
     await cleanup();
   }
 });
+
+Deno.test("fit workers: a model frozen before fit (its frozen weights listed last) trains as in one thread", async () => {
+  const { freeze } = await import("../../lib/train/freeze.ts");
+  const result = async (workers: number) => {
+    const m = convModel(31, { batchNorm: true });
+    // layer1_conv's kernel and bias move behind the trainable weights in model.weights,
+    // so the order differs from the model the workers rebuild from the topology
+    const fresh = m.weights.map((w) => w.originalName);
+    freeze(m, "layer1_conv");
+    assert(
+      m.weights.map((w) => w.originalName).join() !== fresh.join(),
+      "freezing reorders model.weights",
+    );
+    const before = m.weights.map((w) => Array.from(w.read().dataSync()));
+    await fit(m, toyData(60, 3), { ...BASE, epochs: 2, workers });
+    const names = m.weights.map((w) => w.originalName);
+    const after = m.weights.map((w) => Array.from(w.read().dataSync()));
+    const w = Object.fromEntries(names.map((n, i) => [n, { before: before[i], after: after[i] }]));
+    m.dispose();
+    return w;
+  };
+  const one = await result(0), two = await result(2);
+  for (const name of ["layer1_conv/kernel", "layer1_conv/bias"]) {
+    assertEquals(two[name].after, two[name].before, `${name} is frozen`);
+  }
+  for (const name of ["layer2_conv/kernel", "head/kernel", "layer1_bn/gamma"]) {
+    assertLess(relDiff(two[name].after, one[name].after), 1e-4, `${name}: workers = one thread`);
+    assert(two[name].after.some((v, i) => v !== two[name].before[i]), `${name} trained`);
+  }
+});
