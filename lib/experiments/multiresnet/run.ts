@@ -116,6 +116,12 @@ export interface RunMultiResNetOptions {
   seeds?: number[];
   /** The datasets, already loaded with the spec's data protocol (default: loaded here). */
   datasets?: Record<string, TransferDataset>;
+  /**
+   * Only read back what a previous run finished (with `resume`): source
+   * models and cells not yet computed are skipped, not trained, and the grid
+   * holds what exists (e.g. a notebook over a run still in progress).
+   */
+  onlyFinished?: boolean;
 }
 
 /** What {@link runMultiResNet} returns. */
@@ -197,7 +203,6 @@ async function body(
   log(`adaptation ladder: ${ladder.join(", ")} windows (max = smallest training part)`);
 
   // ---------------- source models ----------------
-  const sources: SourceRecord[] = [];
   const sourceModels = new Map<string, tf.LayersModel>();
   const sourceModel = async (name: TransferDatasetName, seed: number) => {
     const key = `${name}/s${seed}`;
@@ -215,61 +220,67 @@ async function body(
     sourceModels.set(key, model);
     return model;
   };
-  await exp.stage("sources", async () => {
-    for (const seed of seeds) {
-      for (const name of names) sources.push(await sourceRecord(exp, spec, sets[name], seed));
-    }
-  });
-
-  // ---------------- cells ----------------
+  const sources: SourceRecord[] = [];
   const cells: TransferCell[] = [];
-  await exp.stage("adaptation", async () => {
-    for (const seed of seeds) {
-      for (const t of targets) {
-        const target = sets[t];
-        const subsets = nestedAdaptationSubsets(
-          target.train.y,
-          target.classes.length,
-          ladder,
-          seed,
-        );
-        const testIdx = stratifiedCap(target.test.y, spec.maxTestWindows, 1000 + d.partitionSeed);
-        for (let li = 0; li < ladder.length; li++) {
-          const n = ladder[li];
-          const subset = subsets[li];
-          cells.push(
-            await exp.piece(
-              cellKey({ target: t, source: "baseline", k: null, n, seed }),
-              () =>
-                runCell(exp, spec, {
-                  target,
-                  source: null,
-                  k: null,
-                  n,
-                  seed,
-                  subset,
-                  testIdx,
-                }),
-            ),
-          );
+  // the grid of what has finished, rewritten after every (n, target): a run in progress has one
+  const writeGrid = async () => {
+    const grid = buildTransferGrid({ spec, data, ladder, cells, sources });
+    await exp.writeJson("grid.json", grid);
+    await exp.writeText("summary.md", transferSummaryMarkdown(grid));
+    return grid;
+  };
+  // ---------------- per seed: its source models, then its cells ----------------
+  // the ladder is the outer loop, so a partial run has every target at the small n first
+  const testIdx = Object.fromEntries(
+    targets.map((
+      t,
+    ) => [t, stratifiedCap(sets[t].test.y, spec.maxTestWindows, 1000 + d.partitionSeed)]),
+  );
+  for (const seed of seeds) {
+    const finished = (key: string) => !opts.onlyFinished || key in exp.record.pieces;
+    await exp.stage("sources", async () => {
+      for (const name of names) {
+        if (finished(`sources/${name}/s${seed}`)) {
+          sources.push(await sourceRecord(exp, spec, sets[name], seed));
+        }
+      }
+    });
+    const subsets = Object.fromEntries(targets.map((t) => [
+      t,
+      nestedAdaptationSubsets(sets[t].train.y, sets[t].classes.length, ladder, seed),
+    ]));
+    await exp.stage("adaptation", async () => {
+      for (let li = 0; li < ladder.length; li++) {
+        const n = ladder[li];
+        for (const t of targets) {
+          const target = sets[t];
+          const cell = (source: CellArgs["source"], k: number | null) =>
+            runCell(exp, spec, {
+              target,
+              source,
+              k,
+              n,
+              seed,
+              subset: subsets[t][li],
+              testIdx: testIdx[t],
+            });
+          const baseKey = cellKey({ target: t, source: "baseline", k: null, n, seed });
+          if (!finished(baseKey)) continue;
+          cells.push(await exp.piece(baseKey, () => cell(null, null)));
           for (const s of names) {
             if (s === t) continue;
             for (const k of spec.transfer.ks) {
               const key = cellKey({ target: t, source: s, k, n, seed });
+              if (!finished(key)) continue;
               cells.push(
-                await exp.piece(key, async () =>
-                  runCell(exp, spec, {
-                    target,
-                    source: { name: s, model: await sourceModel(s, seed) },
-                    k,
-                    n,
-                    seed,
-                    subset,
-                    testIdx,
-                  })),
+                await exp.piece(
+                  key,
+                  async () => cell({ name: s, model: await sourceModel(s, seed) }, k),
+                ),
               );
             }
           }
+          await writeGrid();
           const done = cells.filter((c) => c.target === t && c.n === n && c.seed === seed);
           const base = done.find((c) => c.source === "baseline")!;
           const best = done.reduce((a, b) => (b.microF1 > a.microF1 ? b : a));
@@ -280,13 +291,13 @@ async function body(
           );
         }
       }
-    }
-  });
-  for (const m of sourceModels.values()) m.dispose();
+    });
+    // the next seed's source models replace these
+    for (const m of sourceModels.values()) m.dispose();
+    sourceModels.clear();
+  }
 
-  const grid = buildTransferGrid({ spec, data, ladder, cells, sources });
-  await exp.writeJson("grid.json", grid);
-  await exp.writeText("summary.md", transferSummaryMarkdown(grid));
+  const grid = await writeGrid();
   return { data, ladder, sources, cells, grid };
 }
 

@@ -148,6 +148,12 @@ const MODEL: MultiResNetSpec["model"] = {
   dense: [64, 128],
   dropout: 0.25,
   l2: 1e-3,
+  // Keras' default 0.99 needs ~500 steps for the moving statistics to forget their
+  // initialisation (0.99^500 ≈ 0.7 %); an adaptation on 20 windows makes 70 steps (0.99^70 ≈ 0.5)
+  // and HMP-10's source 8 steps per epoch, so inference-mode predictions (and the validation loss
+  // early stopping reads) came from statistics still half at mean 0 / variance 1: the HMP-10
+  // source stopped at epoch 2 below its majority class. 0.9 (PyTorch's 0.1) forgets in ~50 steps.
+  batchNormMomentum: 0.9,
 };
 
 /**

@@ -86,6 +86,23 @@ Deno.test({
         logs2.join("\n"),
       );
       assert(logs2.some((l) => /piece cells\/.*: reused/.test(l)));
+      // onlyFinished: a cell the record does not list is skipped, not trained (its group with it)
+      const runPath = join(tmp.path, "run.json");
+      const rec = JSON.parse(await Deno.readTextFile(runPath));
+      delete rec.pieces["cells/hmp-10/baseline/n100/s0"];
+      await Deno.writeTextFile(runPath, JSON.stringify(rec));
+      const logs3: string[] = [];
+      const r3 = await runMultiResNet(spec, {
+        outDir: tmp.path,
+        dataDir: data,
+        cacheDir: join(tmp.path, "cache"),
+        resume: true,
+        onlyFinished: true,
+        log: (m) => logs3.push(m),
+      });
+      assertEquals(r3.cells.length, 56 - 7);
+      assert(!r3.cells.some((c) => c.target === "hmp-10" && c.n === 100));
+      assert(!logs3.some((l) => /piece (sources|cells)\/.*: done in/.test(l)), logs3.join("\n"));
       await assertRejects(
         () =>
           runMultiResNet({ ...spec, seeds: [5] }, {
