@@ -22,3 +22,4 @@ export * from "./experiments/quickstart.ts";
 export * from "./experiments/yuan/mod.ts";
 export * from "./experiments/selfpab/mod.ts";
 export * from "./experiments/multiresnet/mod.ts";
+export * from "./experiments/dontfreeze/mod.ts";

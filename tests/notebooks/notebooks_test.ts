@@ -6,7 +6,8 @@
  * tests/experiments/yuan_test.ts, on the smoke run that test makes (so the
  * suite runs the Yuan pipeline once); 02_selfpab by
  * tests/experiments/selfpab_run_test.ts, likewise; 03_multiresnet_transfer by
- * tests/experiments/multiresnet/run_test.ts.
+ * tests/experiments/multiresnet/run_test.ts; 04_dont_freeze by
+ * tests/experiments/dontfreeze/run_test.ts.
  *
  * Skips (with a message) when /usr/bin/python3 lacks jupyter_client.
  */
@@ -21,6 +22,7 @@ export const COVERED_ELSEWHERE = [
   "01_multitask_resnet.ipynb",
   "02_selfpab.ipynb",
   "03_multiresnet_transfer.ipynb",
+  "04_dont_freeze.ipynb",
 ];
 
 const notebooks = (await listNotebooks(join(PROJECT_ROOT, "notebooks")))

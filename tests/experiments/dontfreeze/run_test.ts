@@ -1,0 +1,142 @@
+// The "Don't freeze" experiment end to end at the smoke scale on the real data (once in the
+// suite): the search, the four source pretexts with best and last weights, the target pretexts
+// per fold, every Table 2 / labels-per-class / stopping-point cell, frozen encoders unchanged and
+// fine-tuned ones moved, resume without retraining, onlyFinished, a different spec refused, and
+// notebook 04 executed on this run.
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { join } from "node:path";
+import { initBackend } from "../../../lib/backend/mod.ts";
+import { ConfigError } from "../../../lib/errors.ts";
+import {
+  DONT_FREEZE_PRETEXTS,
+  dontFreezeSpec,
+  expectedDontFreezeCells,
+  runDontFreeze,
+} from "../../../lib/experiments/dontfreeze/mod.ts";
+import { haveJupyter, sharedData, tempDir } from "../../_helpers.ts";
+import { runAndCheckNotebook } from "../../notebooks/_check.ts";
+import { PROJECT_ROOT } from "../../../tools/notebook_runner.ts";
+
+await initBackend({ verbose: false });
+
+Deno.test({
+  name:
+    "runDontFreeze smoke: search, pretexts, Table 2 / labels / stopping cells, resume, notebook 04",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const data = sharedData();
+    if (!data || !sharedData("wisdm-2019") || !sharedData("mobifall-v2")) {
+      console.warn(
+        "SKIP: runDontFreeze needs wisdm-2019, hmp-adl, mobifall-v2 and the .cwa sample",
+      );
+      return;
+    }
+    const tmp = await tempDir();
+    try {
+      const spec = dontFreezeSpec("smoke");
+      const opts = { outDir: tmp.path, dataDir: data, cacheDir: join(tmp.path, "cache") };
+      const logs: string[] = [];
+      const r = await runDontFreeze(spec, { ...opts, log: (m) => logs.push(m) });
+      const exp = expectedDontFreezeCells(spec);
+      // 2 targets × (3 baselines + 4 settings × 4 pretexts) = 38; labels (MobiFall only) 19 for one
+      // count; stopping (HMP only): (before, last) × 4 pretexts
+      assertEquals(exp, { table2: 38, labels: 19, stopping: 8 });
+      for (const s of ["table2", "labels", "stopping"] as const) {
+        assertEquals(r.cells.filter((c) => c.study === s).length, exp[s], s);
+        assertEquals(r.table.cells[s], { found: exp[s], expected: exp[s] });
+      }
+      // the search: two candidates per pretext, the first the reference default
+      assertEquals(r.search.length, 2 * DONT_FREEZE_PRETEXTS.length);
+      for (const s of r.search) {
+        assert(Number.isFinite(s.bestValLoss) && s.epochs === 1, JSON.stringify(s));
+      }
+      // source pretexts: every epoch run (patience null), best and last weights on disk
+      assertEquals(r.pretexts.map((p) => p.pretext), [...DONT_FREEZE_PRETEXTS]);
+      for (const p of r.pretexts) {
+        assertEquals(p.history.length, spec.pretext.epochs);
+        assert(p.bestEpoch >= 1 && p.bestEpoch <= spec.pretext.epochs);
+        for (const f of [p.weights, p.lastWeights!]) {
+          assert((await Deno.stat(join(tmp.path, f))).size > 10_000, f);
+        }
+      }
+      // target pretexts: one per target, pretext and fold, on the fold's own training users
+      assertEquals(r.targetPretexts.length, 2 * 4);
+      for (const p of r.targetPretexts) {
+        assert(p.on !== "source" && p.on.fold === 0);
+        assert(p.windowsPerEpoch <= spec.targetPretext.windowsPerEpoch!, `${p.windowsPerEpoch}`);
+      }
+      for (const c of r.cells) {
+        assert(c.macroF1 >= 0 && c.macroF1 <= 1 && c.valF1 >= 0 && c.valF1 <= 1);
+        if (c.setting === "baseline") assertEquals(c.encoderMaxAbsChange, null);
+        else if (c.setting.startsWith("frozen")) assertEquals(c.encoderMaxAbsChange, 0);
+        else assert(c.encoderMaxAbsChange! > 0, `${c.setting}/${c.pretext}: the encoder moved`);
+        assertEquals(c.nTest, c.run.metrics.n);
+        if (c.study === "labels") {
+          // 5 per class (fewer only for a class with fewer training windows)
+          const classes = r.data.targets[c.target].perClass.length;
+          assert(c.nTrain <= 5 * classes && c.nTrain >= 5, `${c.nTrain}`);
+        } else assert(c.nTrain <= spec.data.maxTrainWindows!);
+      }
+      assertEquals(r.table.expectations.map((e) => e.id), [
+        "E1",
+        "E2",
+        "E3",
+        "E4",
+        "E5",
+        "E6",
+        "E7",
+      ]);
+      assert(r.table.expectations.every((e) => e.measured.length > 0));
+      const md = await Deno.readTextFile(join(tmp.path, "summary.md"));
+      for (const s of ["## Table 2", "## Figure 2", "## Table 1", "| E7 |", "## Search"]) {
+        assert(md.includes(s), s);
+      }
+      for (const f of ["table2.json", "labels.json", "table1.json", "expectations.json"]) {
+        assert(JSON.parse(await Deno.readTextFile(join(tmp.path, f))), f);
+      }
+
+      // resume: every piece read back, no training, the same tables
+      const logs2: string[] = [];
+      const r2 = await runDontFreeze(spec, { ...opts, resume: true, log: (m) => logs2.push(m) });
+      assertEquals(JSON.stringify(r2.table), JSON.stringify(r.table));
+      assert(logs.some((l) => /pretext cpc on source: 400 windows/.test(l)), logs.join("\n"));
+      assert(
+        !logs2.some((l) => /piece .*: done in/.test(l)),
+        logs2.filter((l) => /done in/.test(l)).join("\n"),
+      );
+      assert(logs2.some((l) => /piece cells\/.*: reused/.test(l)));
+
+      // onlyFinished: a cell the record does not list is skipped, not trained
+      const runPath = join(tmp.path, "run.json");
+      const rec = JSON.parse(await Deno.readTextFile(runPath));
+      delete rec.pieces["cells/mobifall/finetune-target/cpc/fold0/r0"];
+      await Deno.writeTextFile(runPath, JSON.stringify(rec));
+      const logs3: string[] = [];
+      const r3 = await runDontFreeze(spec, {
+        ...opts,
+        resume: true,
+        onlyFinished: true,
+        log: (m) => logs3.push(m),
+      });
+      assertEquals(r3.cells.length, r.cells.length - 1);
+      assert(!logs3.some((l) => /piece .*: done in/.test(l)), logs3.join("\n"));
+      await assertRejects(
+        () => runDontFreeze({ ...spec, repeats: 2 }, { ...opts, resume: true, log: () => {} }),
+        ConfigError,
+      );
+
+      // notebook 04 reads this run
+      if (await haveJupyter()) {
+        const nb = join(PROJECT_ROOT, "notebooks", "04_dont_freeze.ipynb");
+        await runAndCheckNotebook(nb, join(tmp.path, "04.ipynb"), join(tmp.path, "figures"), {
+          env: { HAR_DONTFREEZE_OUT: tmp.path, HAR_DATA_DIR: data },
+        });
+        const out = await Deno.readTextFile(join(tmp.path, "04.ipynb"));
+        assert(out.includes("frozen encoder unchanged"), "notebook 04's freezing check");
+      }
+    } finally {
+      await tmp.cleanup();
+    }
+  },
+});
