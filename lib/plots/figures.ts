@@ -689,16 +689,7 @@ export function plotXY(series: Series | Series[], options: PlotXYOptions = {}): 
   };
   if (options.legendBelow) layout.legend = { orientation: "h", y: -0.25 };
   if (options.hLines?.length) {
-    layout.shapes = options.hLines.map((h) => ({
-      type: "line",
-      xref: "paper",
-      yref: "y",
-      x0: 0,
-      x1: 1,
-      y0: h.y,
-      y1: h.y,
-      line: { color: h.color ?? "#555555", width: 1.5, dash: h.dash ?? "dash" },
-    }));
+    layout.shapes = hLineShapes(options.hLines);
     const labelled = options.hLines.filter((h) => h.label);
     if (labelled.length) {
       layout.annotations = labelled.map((h) => ({
@@ -792,16 +783,7 @@ export function plotBoxes(groups: BoxGroup[], options: PlotBoxesOptions = {}): F
     ...(series.length > 1 ? { boxmode: "group" } : {}),
   } as Layout;
   if (options.hLines?.length) {
-    layout.shapes = options.hLines.map((h) => ({
-      type: "line",
-      xref: "paper",
-      yref: "y",
-      x0: 0,
-      x1: 1,
-      y0: h.y,
-      y1: h.y,
-      line: { color: h.color ?? "#555555", width: 1.5, dash: h.dash ?? "dash" },
-    }));
+    layout.shapes = hLineShapes(options.hLines);
   }
   if (options.title) layout.title = { text: options.title };
   if (options.width) layout.width = options.width;
@@ -811,6 +793,20 @@ export function plotBoxes(groups: BoxGroup[], options: PlotBoxesOptions = {}): F
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
+
+/** Layout shapes of horizontal reference lines across the plot. */
+function hLineShapes(lines: HLine[]): Layout["shapes"] {
+  return lines.map((h) => ({
+    type: "line",
+    xref: "paper",
+    yref: "y",
+    x0: 0,
+    x1: 1,
+    y0: h.y,
+    y1: h.y,
+    line: { color: h.color ?? "#555555", width: 1.5, dash: h.dash ?? "dash" },
+  }));
+}
 
 interface Span {
   /** First sample index shown. */

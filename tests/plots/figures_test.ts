@@ -12,6 +12,7 @@ import { readHmpFile } from "../../lib/data/hmp.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import {
   labelSegments,
+  plotBoxes,
   plotConfusion,
   plotEmbedding,
   plotPerClassF1,
@@ -235,4 +236,20 @@ Deno.test("plotSignal falls back to sample index when timestamps go backwards (W
   const x = fig.data[0].x as number[];
   assertEquals(x.length, 40);
   assertAlmostEquals(x[39], 39 / 20, 1e-9);
+});
+
+Deno.test("plotBoxes: one box trace per group, grouped by series, non-finite values dropped", () => {
+  const fig = plotBoxes([
+    { name: "frozen", series: "ours", values: [-3, 1, NaN] },
+    { name: "tuned", series: "ours", values: [2, 4] },
+    { name: "frozen", series: "paper", values: [-12] },
+  ], { yTitle: "Δ", hLines: [{ y: 0 }] });
+  assertEquals(fig.data.length, 3);
+  assertEquals(fig.data.map((t) => t.type), ["box", "box", "box"]);
+  assertEquals(fig.data[0].y, [-3, 1]);
+  assertEquals(fig.data[0].x, ["frozen", "frozen"]);
+  assertEquals(fig.data.map((t) => t.showlegend), [true, false, true]);
+  assertEquals((fig.layout as Record<string, unknown>).boxmode, "group");
+  assertEquals(fig.layout.shapes?.length, 1);
+  assertThrows(() => plotBoxes([]), ConfigError);
 });
