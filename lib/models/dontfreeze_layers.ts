@@ -273,6 +273,9 @@ export class TimeStepGather extends tf.layers.Layer {
           `${this.name}: start + offsets reach time steps ${lo}..${hi}, outside 0..${t - 1}`,
         );
       }
+      // one time step (a CPC start of 0 gives a 1-step prefix): every offset is 0, and
+      // tf.oneHot refuses depth 1
+      if (t === 1) return tf.tile(seq, [1, this.offsets.length, 1]);
       const sel = tf.oneHot(idx as tf.Tensor2D, t).toFloat(); // [n, K, t]
       return tf.matMul(sel, seq);
     });

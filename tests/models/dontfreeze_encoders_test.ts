@@ -280,6 +280,20 @@ Deno.test("UpSampling1D, ZeroPadding1D, LastTimeStep, TimeStepGather, TimePrefix
     RangeError,
     "outside 0..3",
   );
+  // a one-step sequence (a CPC start of 0 after TimePrefix): every offset 0, gradient through
+  const one = tf.tensor3d([[[1, 2]], [[3, 4]]]);
+  const zero = tf.tensor2d([[0], [0]], [2, 1], "int32");
+  const g0 = new TimeStepGather({ offsets: [0] });
+  assertEquals(Array.from((g0.apply([one, zero]) as tf.Tensor).dataSync()), [1, 2, 3, 4]);
+  const g1 = tf.grad((s: tf.Tensor) => (g0.apply([s, zero]) as tf.Tensor).mul(2).sum())(one);
+  assertEquals(Array.from(g1.dataSync()), [2, 2, 2, 2]);
+  // a CPC batch whose start is 0 runs (tf.oneHot refuses depth 1)
+  const cpc0 = cpcModel({ steps: 4, seed: 1 });
+  const outs = cpc0.apply([tf.randomNormal([3, 100, 3]), tf.zeros([3, 1])]) as tf.Tensor[];
+  assertEquals(outs.map((o) => o.shape), [[3, 4, 128], [3, 4, 128]]);
+  assert(outs.every((o) => Number.isFinite(o.sum().dataSync()[0])));
+  tf.dispose([one, zero, g1, ...outs]);
+  cpc0.dispose();
   // the prefix up to the latest start: steps 0..1
   const prefix = new TimePrefix().apply([seq, start]) as tf.Tensor;
   assertEquals(prefix.shape, [2, 2, 1]);

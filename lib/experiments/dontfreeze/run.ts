@@ -996,6 +996,12 @@ async function trainPretext(
         },
       }),
       onEpochEnd: async (rec) => {
+        exp.progress(
+          `pretext ${a.pretext} on ${where} epoch ${rec.epoch}: train ${
+            rec.trainLoss.toFixed(4)
+          }, ` +
+            `val ${rec.valLoss.toFixed(4)} (${rec.seconds.toFixed(0)} s)`,
+        );
         if (Number.isFinite(rec.valLoss) && rec.valLoss < best.valLoss) {
           best = { epoch: rec.epoch, valLoss: rec.valLoss };
           await saveWeights(model, file, { ...meta, epoch: rec.epoch, valLoss: rec.valLoss });
