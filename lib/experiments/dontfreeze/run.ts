@@ -972,9 +972,13 @@ async function trainPretext(
   const bestFile = `${file}.best.json`;
   const meta = { pretext: a.pretext, scale: spec.scale, on: a.on };
   let best = { epoch: 0, valLoss: Infinity };
-  try {
-    best = JSON.parse(await Deno.readTextFile(bestFile));
-  } catch { /* a fresh run */ }
+  // the best so far of an interrupted run, only when fit resumes that run from its checkpoint
+  const ckpt = a.checkpoint ? join(exp.outDir, "checkpoints", a.checkpoint, "checkpoint.bin") : null;
+  if (ckpt && (await Deno.stat(ckpt).then(() => true, () => false))) {
+    try {
+      best = JSON.parse(await Deno.readTextFile(bestFile));
+    } catch { /* none written yet */ }
+  }
   const where = a.on === "source" ? "source" : `${a.on.target} fold ${a.on.fold}`;
   try {
     exp.log(
