@@ -973,7 +973,9 @@ async function trainPretext(
   const meta = { pretext: a.pretext, scale: spec.scale, on: a.on };
   let best = { epoch: 0, valLoss: Infinity };
   // the best so far of an interrupted run, only when fit resumes that run from its checkpoint
-  const ckpt = a.checkpoint ? join(exp.outDir, "checkpoints", a.checkpoint, "checkpoint.bin") : null;
+  const ckpt = a.checkpoint
+    ? join(exp.outDir, "checkpoints", a.checkpoint, "checkpoint.bin")
+    : null;
   if (ckpt && (await Deno.stat(ckpt).then(() => true, () => false))) {
     try {
       best = JSON.parse(await Deno.readTextFile(bestFile));
