@@ -182,7 +182,7 @@ export function selectConfigs(cells: readonly DontFreezeCell[]): DontFreezeCell[
   for (const g of groups.values()) {
     const configs = [...new Set(g.map((c) => c.config))];
     if (configs.length === 1) {
-      out.push(...g);
+      for (const c of g) out.push(c);
       continue;
     }
     let best = configs[0], bestV = -Infinity;
@@ -190,7 +190,7 @@ export function selectConfigs(cells: readonly DontFreezeCell[]): DontFreezeCell[
       const v = mean(g.filter((c) => c.config === k).map((c) => c.valF1));
       if (v > bestV) [best, bestV] = [k, v];
     }
-    out.push(...g.filter((c) => c.config === best));
+    for (const c of g) if (c.config === best) out.push(c);
   }
   return out;
 }
@@ -583,6 +583,9 @@ export function dontFreezeSummaryMarkdown(r: DontFreezeResults): string {
     `| target | pretext | ${cols.join(" | ")} |`,
     `|---|---|${cols.map(() => "---").join("|")}|`,
   ];
+  const add = (xs: readonly string[]) => {
+    for (const x of xs) lines.push(x);
+  };
   for (const row of t.rows) {
     lines.push(
       `| ${row.target} | ${row.pretext} | ${
@@ -599,7 +602,7 @@ export function dontFreezeSummaryMarkdown(r: DontFreezeResults): string {
   }
   if (r.labels.length) {
     const ks = r.labels[0].points.map((p) => p.perClass === null ? "all" : String(p.perClass));
-    lines.push(
+    add([
       "",
       "## Figure 2: macro F1 (%) against labelled windows per class",
       "",
@@ -608,7 +611,7 @@ export function dontFreezeSummaryMarkdown(r: DontFreezeResults): string {
       ...r.labels.map((s) =>
         `| ${s.target} | ${s.pretext} | ${s.setting} | ${s.points.map(fmt).join(" | ")} |`
       ),
-    );
+    ]);
   }
   if (r.table1.length) {
     lines.push(
@@ -633,7 +636,7 @@ export function dontFreezeSummaryMarkdown(r: DontFreezeResults): string {
       }
     }
   }
-  lines.push(
+  add([
     "",
     "## The paper's findings (§9.3)",
     "",
@@ -656,9 +659,9 @@ export function dontFreezeSummaryMarkdown(r: DontFreezeResults): string {
         p.fitSec.toFixed(0)
       } |`
     ),
-  );
+  ]);
   if (r.search.length) {
-    lines.push(
+    add([
       "",
       "## Search (§4.1: lowest validation loss wins)",
       "",
@@ -671,10 +674,10 @@ export function dontFreezeSummaryMarkdown(r: DontFreezeResults): string {
           Number.isFinite(s.bestValLoss) ? s.bestValLoss.toFixed(4) : "diverged"
         } |`
       ),
-    );
+    ]);
   }
   if (r.targetPretexts.length) {
-    lines.push(
+    add([
       "",
       "## Pretexts on the targets' training users (per fold)",
       "",
@@ -685,7 +688,7 @@ export function dontFreezeSummaryMarkdown(r: DontFreezeResults): string {
           p.meanFitSec.toFixed(0)
         } |`
       ),
-    );
+    ]);
   }
   lines.push("");
   return lines.join("\n");

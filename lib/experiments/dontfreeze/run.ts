@@ -378,7 +378,7 @@ export function perClassSubset(y: Int32Array, k: number, seed: number): Int32Arr
   });
   const out: number[] = [];
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
-    out.push(...rng(mixSeed(seed, c, 59)).shuffle(byClass.get(c)!).slice(0, k));
+    for (const i of rng(mixSeed(seed, c, 59)).shuffle(byClass.get(c)!).slice(0, k)) out.push(i);
   }
   return Int32Array.from(out.sort((a, b) => a - b));
 }
@@ -925,7 +925,7 @@ async function searchRun(
       label: `search ${p} c${index}`,
     });
     const losses = r.rows.map((x) => x.valLoss).filter((v) => Number.isFinite(v));
-    const bestValLoss = losses.length ? Math.min(...losses) : Infinity;
+    const bestValLoss = losses.reduce((a, b) => Math.min(a, b), Infinity);
     const fitSec = (performance.now() - t0) / 1000;
     exp.progress(
       `search ${p} c${index} ${JSON.stringify(config)}: val loss ${bestValLoss.toFixed(4)} ` +
@@ -1168,7 +1168,7 @@ async function runCell(
       keepPredictions: false,
     });
     const change = a.embedded ? 0 : a.pretextModel ? encoderChange(a.pretextModel, model) : null;
-    const valF1 = Math.max(...r.rows.map((x) => Number.isFinite(x.valF1) ? x.valF1 : 0));
+    const valF1 = r.rows.reduce((m, x) => Math.max(m, Number.isFinite(x.valF1) ? x.valF1 : 0), 0);
     exp.progress(
       `${t.name} fold ${f.testGroup} r${f.repeat} ${a.id.study} ${a.id.setting}/${what}${
         a.id.perClass ? ` ${a.id.perClass}/class` : ""

@@ -468,7 +468,7 @@ export function nestedAdaptationSubsets(
     }
     byClass[c].push(i);
   }
-  const need = sizes.length ? Math.max(...sizes) : 0;
+  const need = sizes.reduce((a, b) => Math.max(a, b), 0);
   const r = rng(seed);
   for (const list of byClass) r.shuffle(list);
   const present = byClass.map((l, c) => (l.length ? c : -1)).filter((c) => c >= 0);

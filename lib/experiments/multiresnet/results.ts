@@ -288,7 +288,8 @@ export function checkTransferExpectations(grid: TransferGrid): ExpectationCheck[
       }))
     );
     const e3 = pairs.find((p) => p.t === "mobifall-8" && p.s === "wisdm-phone-18");
-    const bestShare = Math.max(...pairs.map((p) => p.share).filter(Number.isFinite));
+    const bestShare = pairs.map((p) => p.share).filter(Number.isFinite)
+      .reduce((a, b) => Math.max(a, b), -Infinity);
     out.push({
       id: "E3",
       expectation:
@@ -356,8 +357,8 @@ export function checkTransferExpectations(grid: TransferGrid): ExpectationCheck[
     });
   }
   {
-    const kMin = Math.min(...grid.ks.filter((k) => k > 0));
-    const kMax = Math.max(...grid.ks);
+    const kMin = grid.ks.filter((k) => k > 0).reduce((a, b) => Math.min(a, b), Infinity);
+    const kMax = grid.ks.reduce((a, b) => Math.max(a, b), -Infinity);
     const cross: number[] = [], same: number[] = [];
     for (const t of grid.targets) {
       for (const s of grid.datasets) {

@@ -198,7 +198,7 @@ async function body(
         }`,
     );
   }
-  const maxSize = Math.min(...names.map((n) => sets[n].train.n));
+  const maxSize = names.map((n) => sets[n].train.n).reduce((a, b) => Math.min(a, b), Infinity);
   const ladder = resolveLadder(spec.adaptation.sizes, maxSize);
   log(`adaptation ladder: ${ladder.join(", ")} windows (max = smallest training part)`);
 

@@ -167,13 +167,15 @@ export function stratifiedCap(y: Int32Array, max: number | null, seed: number): 
     }
   }
   while (left < 0) {
-    const i = take.indexOf(Math.max(...take));
+    const i = take.indexOf(take.reduce((a, b) => Math.max(a, b), -Infinity));
     take[i]--;
     left++;
   }
   const r = rng(seed);
   const keep: number[] = [];
-  lists.forEach((list, i) => keep.push(...r.shuffle(list.slice()).slice(0, take[i])));
+  lists.forEach((list, i) => {
+    for (const v of r.shuffle(list.slice()).slice(0, take[i])) keep.push(v);
+  });
   return Int32Array.from(keep.sort((a, b) => a - b));
 }
 
