@@ -93,7 +93,8 @@ import { fit, type FitLoss } from "../../train/loop.ts";
 import type { OptimizerSpec } from "../../train/optimisers.ts";
 import { mixSeed } from "../../train/random.ts";
 import { loadWeights, saveWeights } from "../../train/save.ts";
-import { predictClasses } from "../evaluator.ts";
+import { labelsPerClass } from "../../data/splits.ts";
+import { capIndices, predictClasses } from "../evaluator.ts";
 import { stratifiedCap } from "../multiresnet/transfer.ts";
 import { type Experiment, runExperiment } from "../scaffold.ts";
 import {
@@ -292,15 +293,12 @@ export function baselineEncoders(spec: DontFreezeSpec): EncoderKind[] {
   return [...new Set(spec.pretexts.map((p) => PRETEXT_ENCODER[p]))];
 }
 
+/** One (setting, pretext, encoder) column of a fold. */
+type SettingJob = Pick<DontFreezeCell, "setting" | "pretext" | "encoder">;
+
 /** The (setting, pretext, encoder) jobs of one fold, in Table 2's column order. */
-function settingJobs(
-  spec: DontFreezeSpec,
-): { setting: DontFreezeSetting; pretext: DontFreezePretextName | null; encoder: EncoderKind }[] {
-  const jobs: {
-    setting: DontFreezeSetting;
-    pretext: DontFreezePretextName | null;
-    encoder: EncoderKind;
-  }[] = [];
+function settingJobs(spec: DontFreezeSpec): SettingJob[] {
+  const jobs: SettingJob[] = [];
   for (const s of spec.settings) {
     if (s === "baseline") {
       for (const e of baselineEncoders(spec)) jobs.push({ setting: s, pretext: null, encoder: e });
@@ -324,14 +322,13 @@ export function expectedDontFreezeCells(spec: DontFreezeSpec): Record<DontFreeze
   const tl = (spec.labels.targets ?? spec.data.targets).length;
   const ts = (spec.stopping.targets ?? spec.data.targets).length;
   const jobs = settingJobs(spec).length;
-  const finetuneSource = spec.settings.includes("finetune-source") ? spec.pretexts.length : 0;
   return {
     table2: t * spec.data.folds.length * spec.repeats * jobs * c,
     labels: tl * spec.labels.folds.length * spec.labels.repeats * spec.labels.perClass.length *
       jobs * c,
     stopping: spec.stopping.enabled
       ? ts * spec.stopping.folds.length * spec.stopping.repeats * stoppingPointsRun(spec).length *
-        (finetuneSource ? spec.pretexts.length : 0) * c
+        spec.pretexts.length * c
       : 0,
   };
 }
@@ -353,11 +350,10 @@ export async function runDontFreeze(
   }, (exp) => body(exp, spec, opts));
 }
 
-/** A seeded random subset of at most `max` windows (ascending order), or all. */
+/** A seeded random subset of at most `max` windows (ascending order), or all (evaluator's `capIndices`). */
 function capRandom(w: Windows, max: number | null, seed: number): Windows {
   if (max === null || w.n <= max) return w;
-  const idx = rng(seed).shuffle(Array.from({ length: w.n }, (_, i) => i)).slice(0, max);
-  return selectWindows(w, Int32Array.from(idx.sort((a, b) => a - b)));
+  return selectWindows(w, capIndices(Int32Array.from({ length: w.n }, (_, i) => i), max, seed));
 }
 
 /** The windows `idx` of `w`, capped class-stratified at `max`. */
@@ -365,22 +361,6 @@ function part(w: Windows, idx: Int32Array, max: number | null, seed: number): Wi
   const y = Int32Array.from(idx, (i) => w.y[i]);
   const keep = stratifiedCap(y, max, seed);
   return selectWindows(w, Int32Array.from(keep, (k) => idx[k]));
-}
-
-/**
- * `k` windows per class drawn uniformly without replacement from `w` (all of
- * a class with fewer; §6 [D]), ascending.
- */
-export function perClassSubset(y: Int32Array, k: number, seed: number): Int32Array {
-  const byClass = new Map<number, number[]>();
-  y.forEach((c, i) => {
-    if (c >= 0) (byClass.get(c) ?? byClass.set(c, []).get(c)!).push(i);
-  });
-  const out: number[] = [];
-  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
-    for (const i of rng(mixSeed(seed, c, 59)).shuffle(byClass.get(c)!).slice(0, k)) out.push(i);
-  }
-  return Int32Array.from(out.sort((a, b) => a - b));
 }
 
 /** The frozen encoder's representations `[n, dim]` of `w` (inference mode), labelled as `w`. */
@@ -590,7 +570,9 @@ async function body(
           { rec: PretextRecord; train: () => Promise<PretextRecord> }
         >();
         for (const f of folds) {
-          const fullTrain = selectWindows(ds.windows, f.train);
+          // the fold's whole training part (target pretexts, label draws), only when needed
+          let full: Windows | null = null;
+          const fullTrain = () => full ??= selectWindows(ds.windows, f.train);
           const parts = {
             train: part(ds.windows, f.train, d.maxTrainWindows, f.seed + 1),
             val: part(ds.windows, f.val, d.maxValWindows, f.seed + 2),
@@ -607,12 +589,12 @@ async function body(
                 config: chosen.get(p)!.config,
                 configIndex: chosen.get(p)!.index,
                 on: { target: t, fold: f.testGroup },
-                train: fullTrain,
+                train: fullTrain(),
                 val: parts.val,
                 sampling: {
                   fraction: Math.min(
                     1,
-                    (spec.targetPretext.windowsPerEpoch ?? Infinity) / fullTrain.n,
+                    (spec.targetPretext.windowsPerEpoch ?? Infinity) / f.train.length,
                   ),
                   weighting: "uniform",
                 },
@@ -748,8 +730,14 @@ async function body(
             (spec.labels.targets ?? d.targets).includes(t)
           ) {
             for (const k of spec.labels.perClass) {
-              const idx = perClassSubset(fullTrain.y, k, mixSeed(f.seed, k, 61));
-              const train = selectWindows(fullTrain, idx);
+              // §6 [D]: k per class uniformly without replacement from the fold's training users
+              const train = selectWindows(
+                ds.windows,
+                labelsPerClass(ds.windows.y, k, {
+                  seed: mixSeed(f.seed, k, 61),
+                  indices: f.train,
+                }),
+              );
               for (const j of jobs) {
                 for (let c = 0; c < nConfigs; c++) {
                   await run(

@@ -482,6 +482,14 @@ export function checkDontFreezeSpec(spec: DontFreezeSpec): DontFreezeSpec {
   if (spec.labels.repeats > spec.repeats || spec.stopping.repeats > spec.repeats) {
     bad("labels.repeats and stopping.repeats must be ≤ repeats");
   }
+  if (
+    spec.stopping.enabled && !spec.stopping.separateRun &&
+    !spec.settings.includes("finetune-source")
+  ) {
+    bad(
+      'stopping on the main run needs the "finetune-source" setting (its cells are Table 1\'s "best")',
+    );
+  }
   if (spec.stopping.enabled && !spec.stopping.separateRun && spec.pretext.patience !== null) {
     bad("stopping on the main run needs pretext.patience: null (its last epoch is Table 1's)");
   }

@@ -7,6 +7,7 @@
  */
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import { ConfigError } from "../../../lib/errors.ts";
+import { labelsPerClass } from "../../../lib/data/splits.ts";
 import {
   buildDontFreezeResults,
   checkDontFreezeSpec,
@@ -15,7 +16,6 @@ import {
   dontFreezeSpec,
   dontFreezeSummaryMarkdown,
   expectedDontFreezeCells,
-  perClassSubset,
   PRETEXT_ENCODER,
   PRETEXT_GRID,
   pretextCandidates,
@@ -231,16 +231,16 @@ Deno.test("pretextCandidates: the default first, then distinct grid draws (K for
   assertEquals(pretextCandidates(dontFreezeSpec("laptop"), "cpc").length, 3);
 });
 
-Deno.test("perClassSubset: k per class without replacement, all of a smaller class, seeded", () => {
+Deno.test("labelsPerClass (the labels-per-class draw): k per class without replacement, all of a smaller class, seeded", () => {
   const y = Int32Array.from([0, 0, 0, 0, 0, 1, 1, 2, -1, 0, 1, 1]);
-  const s = perClassSubset(y, 3, 7);
+  const s = labelsPerClass(y, 3, { seed: 7 });
   const count = (c: number) => [...s].filter((i) => y[i] === c).length;
   assertEquals([count(0), count(1), count(2)], [3, 3, 1]);
   assertEquals(new Set(s).size, s.length);
   assert([...s].every((i, j) => j === 0 || i > s[j - 1]), "ascending");
   assert(![...s].some((i) => y[i] < 0), "unlabelled skipped");
-  assertEquals([...perClassSubset(y, 3, 7)], [...s]);
-  assertEquals(perClassSubset(y, 100, 1).length, 11);
+  assertEquals([...labelsPerClass(y, 3, { seed: 7 })], [...s]);
+  assertEquals(labelsPerClass(y, 100, { seed: 1 }).length, 11);
 });
 
 Deno.test("checkDontFreezeSpec: inconsistent specs are refused", () => {
@@ -252,6 +252,7 @@ Deno.test("checkDontFreezeSpec: inconsistent specs are refused", () => {
   bad((s) => (s.pretext.patience = 5), "patience: null");
   bad((s) => (s.labels.folds = [7]), "labels.folds");
   bad((s) => (s.downstream.configs = []), "configs");
+  bad((s) => (s.settings = ["baseline", "frozen-source"]), "finetune-source");
   bad((s) => (s.settings = ["frozen" as DontFreezeSetting]), "unknown setting");
   for (const sc of ["smoke", "laptop", "paper"] as const) checkDontFreezeSpec(dontFreezeSpec(sc));
 });
