@@ -332,6 +332,17 @@ export class TimePrefix extends tf.layers.Layer {
 
 // ---------------------------------------------------------------- PyTorch GRU
 
+/**
+ * The time steps of `x` `[batch, time, d]` as `time` tensors `[batch, d]`:
+ * `tf.unstack(x, 1)`, except for a single step, whose gradient tfjs cannot
+ * take (its `Unpack` gradient calls `tf.stack` on the lone `dy` tensor rather
+ * than on a list: "Argument tensors passed to stack must be a `Tensor[]`").
+ * CPC meets it whenever its start time is 0 (a 1-step prefix).
+ */
+function timeSteps(x: tf.Tensor): tf.Tensor[] {
+  return x.shape[1] === 1 ? [x.squeeze([1])] : tf.unstack(x, 1);
+}
+
 /** Arguments of {@link TorchGRU}. */
 export interface TorchGRUArgs extends DontFreezeLayerArgs {
   /** Hidden units H (the output size). */
@@ -427,7 +438,7 @@ export class TorchGRU extends tf.layers.Layer {
         b: w,
         bias: this.bias!.read(),
       }).reshape([n, t, h3]);
-      const [xr, xz, xn] = tf.split(xw, 3, 2).map((p) => tf.unstack(p, 1));
+      const [xr, xz, xn] = tf.split(xw, 3, 2).map((p) => timeSteps(p));
       let h: tf.Tensor2D = tf.zeros([n, this.units]);
       const hs: tf.Tensor[] = [];
       for (let s = 0; s < t; s++) {

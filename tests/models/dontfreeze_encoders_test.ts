@@ -292,7 +292,31 @@ Deno.test("UpSampling1D, ZeroPadding1D, LastTimeStep, TimeStepGather, TimePrefix
   const outs = cpc0.apply([tf.randomNormal([3, 100, 3]), tf.zeros([3, 1])]) as tf.Tensor[];
   assertEquals(outs.map((o) => o.shape), [[3, 4, 128], [3, 4, 128]]);
   assert(outs.every((o) => Number.isFinite(o.sum().dataSync()[0])));
-  tf.dispose([one, zero, g1, ...outs]);
+  // … and its gradient: the GRU then sees a 1-step prefix, whose tf.unstack
+  // gradient tfjs cannot take (it crashed the CPC laptop pretext in epoch 4)
+  const x0 = tf.randomNormal([3, 100, 3]), s0 = tf.zeros([3, 1], "int32");
+  const { value, grads } = tf.variableGrads(
+    () =>
+      (cpc0.apply([x0, s0]) as tf.Tensor[]).reduce(
+        (a, o) => a.add(o.square().sum()),
+        tf.scalar(0),
+      ) as tf.Scalar,
+    cpc0.trainableWeights.map((w) => w.read() as tf.Variable),
+  );
+  assert(Number.isFinite(value.dataSync()[0]));
+  // every weight but the recurrent kernels (h_0 = 0, so a 1-step GRU never uses them)
+  assertEquals(
+    Object.keys(grads).sort(),
+    cpc0.trainableWeights.map((w) => (w.read() as tf.Variable).name)
+      .filter((n) => !n.includes("recurrent_kernel")).sort(),
+  );
+  assert(Object.values(grads).every((g) => g.dataSync().every(Number.isFinite)));
+  // a single-step TorchGRU on its own: gradient w.r.t. its input
+  const gru1 = new TorchGRU({ units: 4, returnSequences: true, seed: 2 });
+  const gx = tf.grad((v: tf.Tensor) => (gru1.apply(v) as tf.Tensor).sum())(tf.ones([2, 1, 3]));
+  assertEquals(gx.shape, [2, 1, 3]);
+  assert(gx.dataSync().some((v) => v !== 0));
+  tf.dispose([one, zero, g1, ...outs, x0, s0, value, ...Object.values(grads), gx]);
   cpc0.dispose();
   // the prefix up to the latest start: steps 0..1
   const prefix = new TimePrefix().apply([seq, start]) as tf.Tensor;
