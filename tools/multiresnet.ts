@@ -11,8 +11,12 @@
  * Example (the committed laptop run, in the background):
  *   nohup deno task multiresnet --scale laptop --resume > /tmp/multiresnet.out 2>&1 &
  */
-import { cliMain, intFlag, listFlag, parseFlags, UsageError } from "../lib/cli.ts";
-import { initBackend } from "../lib/backend/mod.ts";
+import { cliMain, intFlag, listFlag } from "../lib/cli.ts";
+import {
+  type ExperimentFlags,
+  parseExperimentFlags,
+  runExperimentCommand,
+} from "../lib/experiments/cli.ts";
 import {
   MULTIRESNET_SCALES,
   type MultiResNetScale,
@@ -32,63 +36,36 @@ const USAGE = `usage: deno task multiresnet [--scale ${MULTIRESNET_SCALES.join("
   --targets <l>    only these targets (comma-separated; default all four)
   --seeds <l>      only these seeds (comma-separated; default the scale's)`;
 
-interface Flags {
-  scale: MultiResNetScale;
-  resume: boolean;
-  out?: string;
+interface Flags extends ExperimentFlags<MultiResNetScale> {
   targets?: TransferDatasetName[];
   seeds?: number[];
 }
 
 function parse(args: string[]): Flags {
-  const { values } = parseFlags("multiresnet", args, {
-    scale: { type: "string" },
-    resume: { type: "boolean" },
-    out: { type: "string" },
+  const f = parseExperimentFlags("multiresnet", args, MULTIRESNET_SCALES, {
     targets: { type: "string" },
     seeds: { type: "string" },
   });
-  const v = values as Record<string, string | undefined>;
-  const scale = (v.scale ?? "laptop") as MultiResNetScale;
-  if (!MULTIRESNET_SCALES.includes(scale)) {
-    throw new UsageError(`--scale: expected ${MULTIRESNET_SCALES.join(" | ")}, got "${scale}"`);
-  }
+  const seeds = f.values.seeds as string | undefined;
   return {
-    scale,
-    resume: values.resume === true,
-    out: v.out,
-    targets: listFlag("targets", v.targets, TRANSFER_DATASETS),
-    seeds: v.seeds === undefined
+    ...f,
+    targets: listFlag("targets", f.values.targets as string | undefined, TRANSFER_DATASETS),
+    seeds: seeds === undefined
       ? undefined
-      : v.seeds.split(",").map((s) => intFlag("seeds", s.trim(), { min: 0 })),
+      : seeds.split(",").map((s) => intFlag("seeds", s.trim(), { min: 0 })),
   };
 }
 
-async function run(f: Flags): Promise<void> {
-  const spec = multiResNetSpec(f.scale);
-  const outDir = f.out ??
-    (f.scale === "smoke"
-      ? ".cache/multiresnet/smoke"
-      : f.scale === "paper"
-      ? "results/multiresnet-paper"
-      : "results/multiresnet");
-  const info = await initBackend();
-  console.log(
-    `multiresnet: scale ${f.scale}, out ${outDir}, resume ${f.resume}, backend ${info.summary}\n` +
-      `command: deno task multiresnet ${Deno.args.join(" ")}`,
-  );
-  const t0 = performance.now();
-  const res = await runMultiResNet(spec, {
-    outDir,
-    resume: f.resume,
-    targets: f.targets,
-    seeds: f.seeds,
+function run(f: Flags): Promise<void> {
+  return runExperimentCommand("multiresnet", f, async (outDir) => {
+    const res = await runMultiResNet(multiResNetSpec(f.scale), {
+      outDir,
+      resume: f.resume,
+      targets: f.targets,
+      seeds: f.seeds,
+    });
+    return `${res.cells.length} cells`;
   });
-  console.log(
-    `multiresnet: done in ${
-      ((performance.now() - t0) / 60000).toFixed(1)
-    } min; ${res.cells.length} cells; see ${outDir}/summary.md`,
-  );
 }
 
 if (import.meta.main) {

@@ -38,6 +38,9 @@
  *   damaged cache entry is rebuilt with a warning (it is only a cache).
  * - **A run that dies** keeps every finished piece; `run.json` then still
  *   says `"running"` (killed) or `"failed"` with the error ({@link Experiment.fail}).
+ * - **Read-only** (`readOnly`: a notebook over a run in progress) reads the
+ *   finished pieces of the recorded run and writes nothing into `outDir`; an
+ *   unfinished piece is a `ConfigError` rather than a computation.
  *
  * @example
  * const exp = await startExperiment({ name: "toy", spec, outDir: "results/toy", resume: true });
@@ -73,6 +76,15 @@ export interface ExperimentArgs<S> {
    * mismatch is a `ConfigError` naming the differing fields.
    */
   resume?: boolean;
+  /**
+   * Read a previous run without changing `outDir` (default false): implies
+   * `resume` and needs that run's `run.json` (same name and spec). Nothing
+   * is written there — no `run.json`, no `run.log` lines, no result files
+   * (`writeText` / `writeJson` do nothing) — and a piece the run has not
+   * finished is a `ConfigError` instead of being computed. For a notebook
+   * over a run still in progress (the windows cache may still be filled).
+   */
+  readOnly?: boolean;
   /**
    * Folder of the windows caches. Default `$HAR_CACHE_DIR`, else
    * `<outDir>/.cache`; `null` disables caching. Entries are content-keyed,
@@ -268,6 +280,8 @@ export interface Experiment<S> {
   readonly cacheDir: string | null;
   /** True when resuming. */
   readonly resume: boolean;
+  /** True when reading a previous run without writing ({@link ExperimentArgs.readOnly}). */
+  readonly readOnly: boolean;
   /** The run record as it stands (a copy). */
   readonly record: RunRecord<S>;
   /**
@@ -722,6 +736,7 @@ class Run<S> implements Experiment<S> {
   readonly dataDir: string;
   readonly cacheDir: string | null;
   readonly resume: boolean;
+  readonly readOnly: boolean;
   private readonly rec: RunRecord<S>;
   private readonly old: RunRecord<S> | null;
   private readonly t0: number;
@@ -746,7 +761,8 @@ class Run<S> implements Experiment<S> {
     this.outDir = args.outDir;
     this.dataDir = init.rec.dataDir;
     this.cacheDir = init.rec.cacheDir;
-    this.resume = args.resume ?? false;
+    this.readOnly = args.readOnly ?? false;
+    this.resume = this.readOnly || (args.resume ?? false);
     this.rec = init.rec;
     this.old = init.old;
     this.t0 = init.t0;
@@ -772,6 +788,7 @@ class Run<S> implements Experiment<S> {
 
   /** Write run.json; writes are queued so the last one always holds the last state. */
   save(): Promise<void> {
+    if (this.readOnly) return this.saving;
     this.saving = this.saving.then(async () => {
       this.rec.backend = backendRecord();
       await writeTextAtomic(join(this.outDir, RUN_FILE), JSON.stringify(this.rec, null, 1));
@@ -855,6 +872,13 @@ class Run<S> implements Experiment<S> {
         this.log(`piece ${key}: reused (computed in ${prev.seconds} s at ${prev.finishedAt})`);
         return got.value as T;
       }
+    }
+    if (this.readOnly) {
+      throw new ConfigError(
+        `piece ${key}: not finished in ${
+          join(this.outDir, RUN_FILE)
+        } (read-only: nothing is computed)`,
+      );
     }
     const t = performance.now();
     this.running.add(key);
@@ -1018,16 +1042,22 @@ class Run<S> implements Experiment<S> {
   }
 
   writeText(file: string, text: string): Promise<void> {
+    if (this.readOnly) return Promise.resolve();
     return writeTextAtomic(join(this.outDir, file), text);
   }
 
   writeJson(file: string, value: unknown): Promise<void> {
+    if (this.readOnly) return Promise.resolve();
     return writeTextAtomic(join(this.outDir, file), jsonText(value));
   }
 
   async finish(): Promise<RunRecord<S>> {
     this.open("finish");
     this.closed = true;
+    if (this.readOnly) {
+      this.log(`${this.name}: read ${this.rec.cache.piecesReused} finished pieces (read-only)`);
+      return this.record;
+    }
     const r = this.rec;
     r.status = "done";
     r.finishedAt = new Date().toISOString();
@@ -1043,6 +1073,10 @@ class Run<S> implements Experiment<S> {
   async fail(err: unknown): Promise<RunRecord<S>> {
     this.closed = true;
     const e = err instanceof Error ? err : new Error(String(err));
+    if (this.readOnly) {
+      this.log(`${this.name}: reading failed: ${e.message} (read-only: ${RUN_FILE} unchanged)`);
+      return this.record;
+    }
     const r = this.rec;
     r.status = "failed";
     r.finishedAt = new Date().toISOString();
@@ -1074,11 +1108,15 @@ export async function startExperiment<S>(args: ExperimentArgs<S>): Promise<Exper
   const t0 = performance.now();
   checkJson(args.spec, "spec", false);
   const spec = JSON.parse(JSON.stringify(args.spec)) as S;
-  const resume = args.resume ?? false;
+  const readOnly = args.readOnly ?? false;
+  const resume = readOnly || (args.resume ?? false);
   const runPath = join(args.outDir, RUN_FILE);
   const old = await readRunRecord<S>(runPath);
+  if (readOnly && !old) {
+    throw new ConfigError(`${runPath}: no run to read (read-only); run the experiment first`);
+  }
   if (resume && old) checkSameSpec(old, args.name, spec, runPath);
-  await Deno.mkdir(args.outDir, { recursive: true });
+  if (!readOnly) await Deno.mkdir(args.outDir, { recursive: true });
   const git = await gitState(args.gitDir ?? PROJECT_ROOT);
   const carried = resume && old;
   const pieces: Record<string, PieceRecord> = carried
@@ -1118,7 +1156,16 @@ export async function startExperiment<S>(args: ExperimentArgs<S>): Promise<Exper
       }]
       : [],
   };
-  const logFile = args.logFile === undefined ? join(args.outDir, "run.log") : args.logFile;
+  if (readOnly) {
+    rec.status = old!.status;
+    rec.startedAt = old!.startedAt;
+    rec.finishedAt = old!.finishedAt;
+  }
+  const logFile = readOnly
+    ? null
+    : args.logFile === undefined
+    ? join(args.outDir, "run.log")
+    : args.logFile;
   if (logFile) {
     Deno.writeTextFileSync(
       logFile,
@@ -1129,7 +1176,12 @@ export async function startExperiment<S>(args: ExperimentArgs<S>): Promise<Exper
     );
   }
   const run = new Run(args, { t0, rec, old, logFile });
-  if (carried) {
+  if (readOnly) {
+    run.log(
+      `${args.name}: reading ${args.outDir} (${Object.keys(pieces).length} finished pieces; ` +
+        `run ${old!.status}, started ${old!.startedAt}; read-only)`,
+    );
+  } else if (carried) {
     run.log(
       `${args.name}: resuming ${args.outDir} (${Object.keys(pieces).length} finished pieces; ` +
         `previous run ${old.status}, started ${old.startedAt})`,

@@ -74,6 +74,8 @@ const ENTRY_POINTS: { entry: string; pre: string[]; bad: string[]; flag: string 
   { entry: "tools/baseline.ts", pre: [], bad: ["--trees", "0"], flag: "--trees" },
   { entry: "tools/yuan.ts", pre: [], bad: ["--seed", "1.5"], flag: "--seed" },
   { entry: "tools/selfpab.ts", pre: [], bad: ["--scale", "huge"], flag: "--scale" },
+  { entry: "tools/multiresnet.ts", pre: [], bad: ["--seeds", "1.5"], flag: "--seeds" },
+  { entry: "tools/dontfreeze.ts", pre: [], bad: ["--targets", "nope"], flag: "--targets" },
   { entry: "tools/run_notebooks.ts", pre: [], bad: ["--timeout", "Infinity"], flag: "--timeout" },
 ];
 

@@ -169,6 +169,59 @@ Deno.test("piece: computed once, reused with resume, recomputed without", async 
   }
 });
 
+Deno.test("readOnly: reads the finished pieces of a run in progress and writes nothing", async () => {
+  const { path: dir, cleanup } = await tempDir();
+  try {
+    // no run yet: a clear error, and no folder is created
+    await assertRejects(
+      () => startExperiment(args(dir, { readOnly: true })),
+      ConfigError,
+      "no run to read",
+    );
+    assert(!(await exists(join(dir, "out"))));
+    // a run that dies after one piece (status stays "running")
+    const e1 = await startExperiment(args(dir));
+    await e1.piece("cells/a", () => Promise.resolve({ f1: 0.5 }));
+    await e1.writeJson("table.json", { rows: 1 });
+    const before = new Map<string, string>();
+    for (const f of await walk(join(dir, "out"))) before.set(f, await Deno.readTextFile(f));
+
+    const lines: string[] = [];
+    const r = await startExperiment(args(dir, { readOnly: true }, lines));
+    assert(r.readOnly && r.resume);
+    assertEquals(await r.piece("cells/a", () => Promise.reject(new Error("computed"))), {
+      f1: 0.5,
+    });
+    await assertRejects(
+      () => r.piece("cells/b", () => Promise.resolve({ f1: 0.7 })),
+      ConfigError,
+      "piece cells/b: not finished",
+    );
+    await r.writeJson("table.json", { rows: 2 });
+    await r.writeText("summary.md", "partial");
+    await r.stage("tables", () => Promise.resolve());
+    const rec = await r.finish();
+    assertEquals(rec.status, "running"); // the recorded run's status, not "done"
+    assertEquals(rec.cache.piecesReused, 1);
+    assert(lines.some((l) => l.includes("read-only")));
+    // byte for byte the same files, none added
+    const after = await walk(join(dir, "out"));
+    assertEquals(after.sort(), [...before.keys()].sort());
+    for (const f of after) assertEquals(await Deno.readTextFile(f), before.get(f), f);
+    // a different spec is refused as with resume
+    await assertRejects(
+      () =>
+        startExperiment(
+          args(dir, { readOnly: true, spec: { ...SPEC, seed: 1 } }),
+        ),
+      ConfigError,
+      "seed: 0 → 1",
+    );
+  } finally {
+    await cleanup();
+  }
+});
+
 Deno.test("piece: a large piece is written without indentation and reads back equal", async () => {
   const { path: dir, cleanup } = await tempDir();
   try {

@@ -84,7 +84,6 @@ import {
   simclrLoss,
   simclrSource,
 } from "../../pretext/dontfreeze.ts";
-import { rng } from "../../random.ts";
 import { selectWindows } from "../../signal/quality.ts";
 import type { BatchSource, FitData } from "../../train/batches.ts";
 import { forward } from "../../train/forward.ts";
@@ -237,8 +236,9 @@ export interface RunDontFreezeOptions {
   /** Progress lines. */
   log?: (msg: string) => void;
   /**
-   * Only read the pieces the run record lists (with `resume`), computing
-   * nothing: a notebook over a run still in progress.
+   * Only read the pieces the run record lists, computing nothing and
+   * writing nothing into `outDir` (the scaffold's `readOnly`; implies
+   * `resume`): a notebook over a run still in progress.
    */
   onlyFinished?: boolean;
 }
@@ -344,6 +344,7 @@ export async function runDontFreeze(
     spec,
     outDir: opts.outDir,
     resume: opts.resume ?? false,
+    readOnly: opts.onlyFinished ?? false,
     dataDir: opts.dataDir,
     cacheDir: opts.cacheDir,
     log: opts.log,
@@ -836,6 +837,16 @@ export function buildPretext(
   }
 }
 
+/**
+ * Workers of pretext `p`'s fits: none for the contrastive pretexts (CPC's
+ * InfoNCE, SimCLR's NT-Xent), whose negatives are the rest of the batch —
+ * on workers they would be the rest of a shard (`fit`'s `workers` doc), not
+ * the references' whole batch — else the spec's.
+ */
+export function pretextWorkers(p: DontFreezePretextName, spec: DontFreezeSpec): number | "auto" {
+  return p === "cpc" || p === "simclr" ? 0 : spec.workers;
+}
+
 /** The training and validation batch sources and the loss of pretext `p`. */
 function pretextData(
   p: DontFreezePretextName,
@@ -908,7 +919,7 @@ async function searchRun(
       validation: data.val,
       earlyStopping: { monitor: "valLoss", mode: "min", patience: s.patience, restoreBest: false },
       seed: spec.pretextSeed,
-      workers: spec.workers,
+      workers: pretextWorkers(p, spec),
       progress: false,
       label: `search ${p} c${index}`,
     });
@@ -1006,7 +1017,7 @@ async function trainPretext(
         ? { checkpointDir: join(exp.outDir, "checkpoints", a.checkpoint), resume: true }
         : {}),
       seed: a.seed,
-      workers: spec.workers,
+      workers: pretextWorkers(a.pretext, spec),
       progress: false,
       label: `pretext ${a.pretext} ${where}`,
     });

@@ -251,7 +251,12 @@ export interface DontFreezeSpec {
   repeats: number;
   /** Seed of the pretext models' initialisation and sampling. */
   pretextSeed: number;
-  /** Workers of `fit` (`"auto"`: both cores with the native backend; 0: this thread). */
+  /**
+   * Workers of `fit` (`"auto"`: both cores with the native backend; 0: this
+   * thread). The contrastive pretexts (CPC, SimCLR) always train in this
+   * thread, so their in-batch negatives are the whole batch (run.ts
+   * `pretextWorkers`).
+   */
   workers: number | "auto";
 }
 

@@ -117,9 +117,10 @@ export interface RunMultiResNetOptions {
   /** The datasets, already loaded with the spec's data protocol (default: loaded here). */
   datasets?: Record<string, TransferDataset>;
   /**
-   * Only read back what a previous run finished (with `resume`): source
-   * models and cells not yet computed are skipped, not trained, and the grid
-   * holds what exists (e.g. a notebook over a run still in progress).
+   * Only read back what a previous run finished: source models and cells
+   * not yet computed are skipped, not trained, the grid holds what exists,
+   * and nothing is written into `outDir` (the scaffold's `readOnly`; implies
+   * `resume`), e.g. a notebook over a run still in progress.
    */
   onlyFinished?: boolean;
 }
@@ -155,6 +156,7 @@ export async function runMultiResNet(
     spec,
     outDir: opts.outDir,
     resume: opts.resume ?? false,
+    readOnly: opts.onlyFinished ?? false,
     dataDir: opts.dataDir,
     cacheDir: opts.cacheDir,
     log: opts.log,

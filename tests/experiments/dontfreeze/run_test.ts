@@ -11,6 +11,7 @@ import {
   DONT_FREEZE_PRETEXTS,
   dontFreezeSpec,
   expectedDontFreezeCells,
+  pretextWorkers,
   runDontFreeze,
 } from "../../../lib/experiments/dontfreeze/mod.ts";
 import { haveJupyter, sharedData, tempDir } from "../../_helpers.ts";
@@ -112,6 +113,12 @@ Deno.test({
       const rec = JSON.parse(await Deno.readTextFile(runPath));
       delete rec.pieces["cells/mobifall/finetune-target/cpc/fold0/r0"];
       await Deno.writeTextFile(runPath, JSON.stringify(rec));
+      // … and nothing in the run folder changes (the scaffold's readOnly)
+      const snapshot = () =>
+        Promise.all(
+          ["run.json", "run.log", "summary.md"].map((f) => Deno.readTextFile(join(tmp.path, f))),
+        );
+      const before = await snapshot();
       const logs3: string[] = [];
       const r3 = await runDontFreeze(spec, {
         ...opts,
@@ -121,6 +128,7 @@ Deno.test({
       });
       assertEquals(r3.cells.length, r.cells.length - 1);
       assert(!logs3.some((l) => /piece .*: done in/.test(l)), logs3.join("\n"));
+      assertEquals(await snapshot(), before, "an onlyFinished read writes nothing");
       await assertRejects(
         () => runDontFreeze({ ...spec, repeats: 2 }, { ...opts, resume: true, log: () => {} }),
         ConfigError,
@@ -139,4 +147,13 @@ Deno.test({
       await tmp.cleanup();
     }
   },
+});
+
+Deno.test("pretextWorkers: the contrastive pretexts train in one thread (whole-batch negatives), the others on the spec's workers", () => {
+  const spec = dontFreezeSpec("laptop");
+  assertEquals(spec.workers, "auto");
+  assertEquals(
+    DONT_FREEZE_PRETEXTS.map((p) => [p, pretextWorkers(p, spec)]),
+    [["multitask", "auto"], ["cpc", 0], ["reconstruction", "auto"], ["simclr", 0]],
+  );
 });

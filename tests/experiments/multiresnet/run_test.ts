@@ -91,6 +91,12 @@ Deno.test({
       const rec = JSON.parse(await Deno.readTextFile(runPath));
       delete rec.pieces["cells/hmp-10/baseline/n100/s0"];
       await Deno.writeTextFile(runPath, JSON.stringify(rec));
+      // … and nothing in the run folder changes (the scaffold's readOnly)
+      const snapshot = () =>
+        Promise.all(
+          ["run.json", "run.log", "summary.md"].map((f) => Deno.readTextFile(join(tmp.path, f))),
+        );
+      const before = await snapshot();
       const logs3: string[] = [];
       const r3 = await runMultiResNet(spec, {
         outDir: tmp.path,
@@ -103,6 +109,7 @@ Deno.test({
       assertEquals(r3.cells.length, 56 - 7);
       assert(!r3.cells.some((c) => c.target === "hmp-10" && c.n === 100));
       assert(!logs3.some((l) => /piece (sources|cells)\/.*: done in/.test(l)), logs3.join("\n"));
+      assertEquals(await snapshot(), before, "an onlyFinished read writes nothing");
       await assertRejects(
         () =>
           runMultiResNet({ ...spec, seeds: [5] }, {
