@@ -33,6 +33,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkLayerInt, singleInput, singleShape } from "./custom_layer.ts";
+import { torchGruSequence } from "./gru.ts";
 import { layerSeed } from "./heads.ts";
 
 /** Common arguments of the layers here. */
@@ -332,17 +333,6 @@ export class TimePrefix extends tf.layers.Layer {
 
 // ---------------------------------------------------------------- PyTorch GRU
 
-/**
- * The time steps of `x` `[batch, time, d]` as `time` tensors `[batch, d]`:
- * `tf.unstack(x, 1)`, except for a single step, whose gradient tfjs cannot
- * take (its `Unpack` gradient calls `tf.stack` on the lone `dy` tensor rather
- * than on a list: "Argument tensors passed to stack must be a `Tensor[]`").
- * CPC meets it whenever its start time is 0 (a 1-step prefix).
- */
-function timeSteps(x: tf.Tensor): tf.Tensor[] {
-  return x.shape[1] === 1 ? [x.squeeze([1])] : tf.unstack(x, 1);
-}
-
 /** Arguments of {@link TorchGRU}. */
 export interface TorchGRUArgs extends DontFreezeLayerArgs {
   /** Hidden units H (the output size). */
@@ -369,8 +359,10 @@ export interface TorchGRUArgs extends DontFreezeLayerArgs {
  * Weights (in this order): `kernel` `[features, 3H]` (= PyTorch `weight_ih_l{k}`ᵀ,
  * column blocks r, z, n), `recurrent_kernel` `[H, 3H]` (= `weight_hh_l{k}`ᵀ),
  * `bias` `[3H]` (= `bias_ih_l{k}`), `recurrent_bias` `[3H]` (= `bias_hh_l{k}`):
- * `3·(features·H + H² + 2H)` parameters, as PyTorch. The time loop is tf ops
- * (the input projection of all steps is one matmul), differentiated by the tape.
+ * `3·(features·H + H² + 2H)` parameters, as PyTorch. The sequence is one op
+ * with its own back-propagation through time (lib/models/gru.ts
+ * `torchGruSequence`: the input projection of all steps is one matmul, five
+ * `[batch, H]` tensors kept per step).
  */
 export class TorchGRU extends tf.layers.Layer {
   /** @nocollapse */
@@ -426,34 +418,16 @@ export class TorchGRU extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = singleInput<tf.Tensor3D>(inputs);
-      const [n, t, f] = x.shape;
-      const h3 = 3 * this.units;
-      const w = this.kernel!.read() as tf.Tensor2D;
-      const r = this.recurrentKernel!.read() as tf.Tensor2D;
-      const bh = this.recurrentBias!.read() as tf.Tensor1D;
-      const xw = tf.fused.matMul({
-        a: x.reshape([n * t, f]) as tf.Tensor2D,
-        b: w,
-        bias: this.bias!.read(),
-      }).reshape([n, t, h3]);
-      const [xr, xz, xn] = tf.split(xw, 3, 2).map((p) => timeSteps(p));
-      let h: tf.Tensor2D = tf.zeros([n, this.units]);
-      const hs: tf.Tensor[] = [];
-      for (let s = 0; s < t; s++) {
-        const hw = s === 0
-          ? tf.tile(bh.reshape([1, h3]), [n, 1])
-          : tf.fused.matMul({ a: h, b: r, bias: bh });
-        const [hr, hz, hn] = tf.split(hw, 3, 1);
-        const rg = tf.sigmoid(xr[s].add(hr));
-        const zg = tf.sigmoid(xz[s].add(hz));
-        const ng = tf.tanh(xn[s].add(rg.mul(hn)));
-        h = ng.add(zg.mul(h.sub(ng))) as tf.Tensor2D; // (1 − z)·n + z·h
-        if (this.returnSequences) hs.push(h);
-      }
-      return this.returnSequences ? tf.stack(hs, 1) : h;
-    });
+    return tf.tidy(() =>
+      torchGruSequence(
+        singleInput<tf.Tensor3D>(inputs),
+        this.kernel!.read() as tf.Tensor2D,
+        this.recurrentKernel!.read() as tf.Tensor2D,
+        this.bias!.read() as tf.Tensor1D,
+        this.recurrentBias!.read() as tf.Tensor1D,
+        { returnSequences: this.returnSequences },
+      )
+    );
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -304,12 +304,14 @@ Deno.test("UpSampling1D, ZeroPadding1D, LastTimeStep, TimeStepGather, TimePrefix
     cpc0.trainableWeights.map((w) => w.read() as tf.Variable),
   );
   assert(Number.isFinite(value.dataSync()[0]));
-  // every weight but the recurrent kernels (h_0 = 0, so a 1-step GRU never uses them)
+  // every weight has one; the recurrent kernels' is zero (h_0 = 0: a 1-step GRU never uses them)
   assertEquals(
     Object.keys(grads).sort(),
-    cpc0.trainableWeights.map((w) => (w.read() as tf.Variable).name)
-      .filter((n) => !n.includes("recurrent_kernel")).sort(),
+    cpc0.trainableWeights.map((w) => (w.read() as tf.Variable).name).sort(),
   );
+  for (const [k, g] of Object.entries(grads)) {
+    if (k.includes("recurrent_kernel")) assert(g.dataSync().every((v) => v === 0), k);
+  }
   assert(Object.values(grads).every((g) => g.dataSync().every(Number.isFinite)));
   // a single-step TorchGRU on its own: gradient w.r.t. its input
   const gru1 = new TorchGRU({ units: 4, returnSequences: true, seed: 2 });
@@ -424,7 +426,56 @@ Deno.test("TorchGRU: PyTorch's equations (reset after the recurrent matmul, two 
         assertAlmostEquals(g[j], fd, 1e-3 * Math.max(1, Math.abs(fd)), `${v.name}[${j}]`);
       }
     });
-    tf.dispose([x, y, ...Object.values(grads)]);
+    // … and w.r.t. the input (the convolutions below the GRU learn through it)
+    const gx = tf.grad((v: tf.Tensor) =>
+      (gru.apply(v) as tf.Tensor).mul(tf.tensor3d(pattern, [n, t, h])).sum()
+    )(x).dataSync();
+    for (const j of [0, 7, xv.length - 1]) {
+      const eps = 1e-3;
+      const plus = Float64Array.from(xv), minus = Float64Array.from(xv);
+      plus[j] += eps;
+      minus[j] -= eps;
+      const at = (v: Float64Array) =>
+        torchGruReference(
+          v as unknown as Float32Array,
+          [n, t, f],
+          vals[0],
+          vals[1],
+          vals[2],
+          vals[3],
+          h,
+        )
+          .reduce((a, q, i) => a + q * pattern[i], 0);
+      const fd = (at(plus) - at(minus)) / (2 * eps);
+      assertAlmostEquals(gx[j], fd, 1e-3 * Math.max(1, Math.abs(fd)), `dx[${j}]`);
+    }
+    // the last-step output's gradient (returnSequences false) vs the full one's last step
+    const lastPattern = seeded(n * h, 17);
+    const { grads: gl } = tf.variableGrads(
+      () => (last.apply(x) as tf.Tensor).mul(tf.tensor2d(lastPattern, [n, h])).sum() as tf.Scalar,
+      last.trainableWeights.map((v) => v.read() as tf.Variable),
+    );
+    const full = new Float32Array(n * t * h);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < h; j++) full[(i * t + t - 1) * h + j] = lastPattern[i * h + j];
+    }
+    const { grads: gf } = tf.variableGrads(
+      () => (gru.apply(x) as tf.Tensor).mul(tf.tensor3d(full, [n, t, h])).sum() as tf.Scalar,
+      vars,
+    );
+    const lastVals = Object.values(gl).map((g) => g.dataSync());
+    Object.values(gf).forEach((g, k) =>
+      g.dataSync().forEach((v, i) => assertAlmostEquals(lastVals[k][i], v, 1e-5))
+    );
+    // no tensor left behind by a forward + backward pass
+    const before = tf.memory().numTensors;
+    const { value: lv, grads: g2 } = tf.variableGrads(
+      () => (gru.apply(x) as tf.Tensor).sum() as tf.Scalar,
+      vars,
+    );
+    tf.dispose([lv, ...Object.values(g2)]);
+    assertEquals(tf.memory().numTensors, before);
+    tf.dispose([x, y, ...Object.values(grads), ...Object.values(gl), ...Object.values(gf)]);
   } finally {
     await initBackend({ verbose: false, threads: 1 });
   }

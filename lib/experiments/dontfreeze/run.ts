@@ -434,23 +434,38 @@ async function body(
   const finished = (key: string) => !opts.onlyFinished || key in exp.record.pieces;
   // models are loaded when a cell to compute needs them (a resumed run reads its cells without)
   const loaded = new Map<string, tf.LayersModel>();
-  const loadRecorded = async (rec: PretextRecord, file: string, key: string) => {
+  /** The pretext model of `rec` with the weights `file`; `missing` (re)writes them when absent. */
+  const loadRecorded = async (
+    rec: PretextRecord,
+    file: string,
+    missing: (path: string) => Promise<void>,
+  ) => {
     let m = loaded.get(file);
-    if (!m) {
-      m = buildPretext(rec.pretext, rec.config, rec.seed);
-      if (!(await loadWeights(m, join(exp.outDir, file)))) {
-        m.dispose();
-        throw new ConfigError(
-          `dontfreeze: piece ${key} is recorded but its weights ${
-            join(exp.outDir, file)
-          } are missing; ` +
-            `remove the piece from run.json (or re-run without --resume)`,
-        );
+    if (m) return m;
+    m = buildPretext(rec.pretext, rec.config, rec.seed);
+    const path = join(exp.outDir, file);
+    try {
+      if (!(await loadWeights(m, path))) {
+        await missing(path);
+        if (!(await loadWeights(m, path))) {
+          throw new ConfigError(`dontfreeze: ${path} not written`);
+        }
       }
-      loaded.set(file, m);
+    } catch (e) {
+      m.dispose();
+      throw e;
     }
+    loaded.set(file, m);
     return m;
   };
+  /** For weights that are committed: their absence is an error. */
+  const mustExist = (key: string) => (path: string) =>
+    Promise.reject(
+      new ConfigError(
+        `dontfreeze: piece ${key} is recorded but its weights ${path} are missing; ` +
+          `remove the piece from run.json (or re-run without --resume)`,
+      ),
+    );
   const fresh = (rec: PretextRecord) => {
     const id = `init:${rec.pretext}:${rec.seed}:${JSON.stringify(rec.config)}`;
     let m = loaded.get(id);
@@ -462,14 +477,18 @@ async function body(
   const sourceModel = (p: DontFreezePretextName, point: StoppingPoint, study: DontFreezeStudy) => {
     const main = mainRun.get(p)!;
     if (study !== "stopping" || !spec.stopping.separateRun) {
-      return point === "before"
-        ? Promise.resolve(fresh(main))
-        : loadRecorded(main, point === "best" ? main.weights : main.lastWeights!, `pretext/${p}`);
+      return point === "before" ? Promise.resolve(fresh(main)) : loadRecorded(
+        main,
+        point === "best" ? main.weights : main.lastWeights!,
+        mustExist(`pretext/${p}`),
+      );
     }
     const r = stopRun.get(p)!;
-    return point === "before"
-      ? Promise.resolve(fresh(r))
-      : loadRecorded(r, point === "best" ? r.weights : r.lastWeights!, `stopping-pretext/${p}`);
+    return point === "before" ? Promise.resolve(fresh(r)) : loadRecorded(
+      r,
+      point === "best" ? r.weights : r.lastWeights!,
+      mustExist(`stopping-pretext/${p}`),
+    );
   };
   const chosen = new Map<DontFreezePretextName, { config: PretextConfig; index: number }>();
   const cells: DontFreezeCell[] = [];
@@ -610,23 +629,14 @@ async function body(
             targetPretexts.push(rec);
             targetRuns.set(id, { rec, train });
           }
-          const targetModel = async (p: DontFreezePretextName) => {
+          const targetModel = (p: DontFreezePretextName) => {
             const r = targetRuns.get(`${p}/fold${f.testGroup}`)!;
-            let m = loaded.get(r.rec.weights);
-            if (m) return m;
-            m = buildPretext(p, r.rec.config, r.rec.seed);
-            if (!(await loadWeights(m, join(exp.outDir, r.rec.weights)))) {
+            return loadRecorded(r.rec, r.rec.weights, async () => {
               exp.log(
                 `target-pretext ${t} ${p} fold ${f.testGroup}: weights not kept (git-ignored); training again`,
               );
               await r.train();
-              if (!(await loadWeights(m, join(exp.outDir, r.rec.weights)))) {
-                m.dispose();
-                throw new ConfigError(`dontfreeze: ${r.rec.weights} not written`);
-              }
-            }
-            loaded.set(r.rec.weights, m);
-            return m;
+            });
           };
           const available = (setting: DontFreezeSetting, p: DontFreezePretextName | null) =>
             p === null ||

@@ -143,6 +143,37 @@ Deno.test({
         const out = await Deno.readTextFile(join(tmp.path, "04.ipynb"));
         assert(out.includes("frozen encoder unchanged"), "notebook 04's freezing check");
       }
+
+      // the target pretexts' weights are git-ignored: a resumed cell that needs a missing one
+      // retrains it
+      const rec4 = JSON.parse(await Deno.readTextFile(runPath));
+      delete rec4.pieces["cells/mobifall/finetune-target/cpc/fold0/r0"];
+      await Deno.writeTextFile(runPath, JSON.stringify(rec4));
+      const tp = r.targetPretexts.find((p) =>
+        p.pretext === "cpc" && p.on !== "source" && p.on.target === "mobifall"
+      )!;
+      await Deno.remove(join(tmp.path, tp.weights));
+      const logs4: string[] = [];
+      const r4 = await runDontFreeze(spec, { ...opts, resume: true, log: (m) => logs4.push(m) });
+      assertEquals(r4.cells.length, r.cells.length);
+      assert(
+        logs4.some((l) => /mobifall cpc fold 0: weights not kept .* training again/.test(l)),
+        logs4.filter((l) => /target-pretext|piece cells\/mobifall\/finetune-target/.test(l)).join(
+          "\n",
+        ),
+      );
+      assert((await Deno.stat(join(tmp.path, tp.weights))).size > 10_000);
+      // … but the source pretexts' weights are committed: a missing one is an error naming it
+      const cpc = r.pretexts.find((p) => p.pretext === "cpc")!;
+      await Deno.remove(join(tmp.path, cpc.weights));
+      const rec5 = JSON.parse(await Deno.readTextFile(runPath));
+      delete rec5.pieces["cells/mobifall/finetune-source/cpc/fold0/r0"];
+      await Deno.writeTextFile(runPath, JSON.stringify(rec5));
+      await assertRejects(
+        () => runDontFreeze(spec, { ...opts, resume: true, log: () => {} }),
+        ConfigError,
+        `weights ${join(tmp.path, cpc.weights)} are missing`,
+      );
     } finally {
       await tmp.cleanup();
     }
