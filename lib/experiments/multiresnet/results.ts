@@ -594,14 +594,19 @@ export function plotTransferGrid(grid: TransferGrid, opts: PlotTransferGridOptio
     data,
     layout: {
       ...layout,
+      // two lines (the second smaller), so that a long title never runs into the panel titles
       title: {
         text: opts.title ??
-          `Cross-dataset transfer of k Multi-ResNet blocks: ${what}, mean over ${grid.seeds.length} seed(s)`,
+          `Cross-dataset transfer of k Multi-ResNet blocks<br><sub>${what}, mean over ${grid.seeds.length} ${
+            grid.seeds.length === 1 ? "seed" : "seeds"
+          }</sub>`,
+        y: 0.985,
+        yanchor: "top",
       },
       annotations,
       width: 1150,
-      height: 260 * rows + 120,
-      margin: { l: 70, r: 40, t: 90, b: 60 },
+      height: 260 * rows + 140,
+      margin: { l: 70, r: 40, t: 110, b: 60 },
     },
   };
 }
