@@ -113,6 +113,7 @@ import {
 } from "./results.ts";
 import {
   checkDontFreezeSpec,
+  type DontFreezeDownstreamSpec,
   type DontFreezePretextName,
   type DontFreezeSetting,
   type DontFreezeSpec,
@@ -1108,6 +1109,22 @@ interface CellArgs {
   config: DownstreamConfig;
 }
 
+/**
+ * Epochs of a downstream cell on `nTrain` windows: the spec's, raised to
+ * reach `minSteps` optimiser steps (batches of `min(batchSize, nTrain)`).
+ *
+ * @example
+ * downstreamEpochs({ epochs: 30, minSteps: 100, batchSize: 256 }, 28);   // 100 (1 step per epoch)
+ * downstreamEpochs({ epochs: 30, minSteps: 100, batchSize: 256 }, 1000); // 30 (4 steps per epoch)
+ */
+export function downstreamEpochs(
+  ds: Pick<DontFreezeDownstreamSpec, "epochs" | "minSteps" | "batchSize">,
+  nTrain: number,
+): number {
+  const perEpoch = Math.ceil(nTrain / Math.min(ds.batchSize, nTrain));
+  return Math.max(ds.epochs, Math.ceil(ds.minSteps / perEpoch));
+}
+
 async function runCell(
   exp: Experiment<DontFreezeSpec>,
   spec: DontFreezeSpec,
@@ -1135,16 +1152,22 @@ async function runCell(
     const ds = spec.downstream;
     const c = a.config;
     const nTrain = a.embedded ? a.embedded.train.shape[0] : train.n;
+    const batchSize = Math.min(ds.batchSize, nTrain);
     const t0 = performance.now();
     const r = await fit(model, a.embedded ? a.embedded.train : train, {
-      epochs: ds.epochs,
-      batchSize: Math.min(ds.batchSize, nTrain),
+      epochs: downstreamEpochs(ds, nTrain),
+      batchSize,
       optimizer: c.optimizer === "sgd"
         ? { name: "sgd", lr: c.lr, ...(c.weightDecay ? { weightDecay: c.weightDecay } : {}) }
         : adamOf(c),
       numClasses,
       validation: a.embedded ? a.embedded.val : val,
-      earlyStopping: { monitor: "valF1", mode: "max", patience: ds.patience, restoreBest: true },
+      earlyStopping: {
+        monitor: "valF1",
+        mode: "max",
+        patience: ds.patience ?? Infinity,
+        restoreBest: true,
+      },
       channelsLast: !a.embedded,
       seed,
       // the head on embeddings is too small to gain from workers

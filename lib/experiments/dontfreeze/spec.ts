@@ -24,7 +24,7 @@
  * ```ts
  * const spec = dontFreezeSpec("laptop");
  * spec.pretext.epochs;      // 20 (no early stopping: Table 1's last epoch)
- * spec.downstream.patience;  // 5
+ * spec.downstream.minSteps;  // 150 (at least 150 optimiser steps per cell)
  * ```
  * @module
  */
@@ -182,10 +182,26 @@ export interface DownstreamConfig {
 
 /** Downstream classifier training (§5). */
 export interface DontFreezeDownstreamSpec {
-  /** Maximum epochs (§5 [D]: 50). */
+  /** Epochs (§5 [D]: 50), raised for a small training set to reach `minSteps`. */
   epochs: number;
-  /** Early-stopping patience on the validation macro F1, epochs (§5 [D]: 5); the best epoch is restored. */
-  patience: number;
+  /**
+   * Early-stopping patience on the validation macro F1, epochs (§5 [D]: 5),
+   * or null: every epoch runs and the best validation-F1 epoch is restored
+   * (the [4] reference, `compute_best_metrics(classifier=True)`). The best
+   * epoch is restored either way.
+   */
+  patience: number | null;
+  /**
+   * At least this many optimiser steps per cell: the epochs are raised to
+   * `ceil(minSteps / steps per epoch)` ([D]). Batch norm's running
+   * statistics start at mean 0, variance 1 and move 10 % per step, while the
+   * head's features vary by ~0.03 across windows; after the 6–30 steps of a
+   * small training set (2 labels per class is one step per epoch) the
+   * inference-mode variance is still ~100× the features' and the classifier
+   * predicts one class. The [4] reference runs 150 epochs of at least one
+   * step. 0: no floor.
+   */
+  minSteps: number;
   /** Windows per step (§5 [D]: min(256, training windows)). */
   batchSize: number;
   /**
@@ -289,14 +305,15 @@ export const DOWNSTREAM_DEFAULT: Readonly<DownstreamConfig> = {
  * - `smoke`: two targets, one fold, tiny caps, 1–2 epochs, a 2-configuration
  *   search, one label count, the stopping point on the main run (CI, a few minutes).
  * - `laptop`: every target, folds 0 and 1 of the 5 rotated folds, one
- *   repeat, folds capped at 1,000 / 500 / 1,500 windows, ≤ 30 downstream
- *   epochs (the CPC encoder's 2-layer GRU over 100 steps makes its cells the
+ *   repeat, folds capped at 1,000 / 500 / 1,500 windows, 30 downstream
+ *   epochs and at least 150 steps, the best validation-F1 epoch kept (the CPC encoder's 2-layer GRU over 100 steps makes its cells the
  *   slowest by far); the source pretexts 20 epochs of 5 % of the source
  *   without early stopping (their best and last checkpoints feed Table 2 and
  *   Table 1); a 3-configuration search of 2 epochs on 10,000 source windows;
  *   target pretexts ≤ 8 epochs of ≤ 1,000 windows, patience 3; labels per
  *   class and the stopping point on fold 0.
- * - `paper`: nothing capped, 5 repeats, 50 epochs with patience 5, a
+ * - `paper`: nothing capped, 5 repeats, pretexts 50 epochs with patience
+ *   5, downstream 50 epochs and at least 150 steps (best validation-F1 epoch), a
  *   20-configuration search, the 12-configuration downstream grid, the
  *   stopping point as a separate run.
  *
@@ -327,7 +344,8 @@ export function dontFreezeSpec(scale: DontFreezeScale): DontFreezeSpec {
     ) as Record<DontFreezePretextName, PretextConfig>;
   const downstream = (o: Partial<DontFreezeDownstreamSpec> = {}): DontFreezeDownstreamSpec => ({
     epochs: 50,
-    patience: 5,
+    patience: null,
+    minSteps: 150,
     batchSize: 256,
     configs: [{ ...DOWNSTREAM_DEFAULT }],
     ...o,
@@ -360,7 +378,7 @@ export function dontFreezeSpec(scale: DontFreezeScale): DontFreezeSpec {
           search: { configs: 2, epochs: 1, patience: 1, maxTrainWindows: 200, seed: 0 },
         },
         targetPretext: { epochs: 1, patience: 1, windowsPerEpoch: 200 },
-        downstream: downstream({ epochs: 2, patience: 1, batchSize: 64 }),
+        downstream: downstream({ epochs: 2, patience: 1, minSteps: 0, batchSize: 64 }),
         labels: { perClass: [5], folds: [0], repeats: 1, targets: ["mobifall"] },
         stopping: {
           enabled: true,
@@ -499,6 +517,13 @@ export function checkDontFreezeSpec(spec: DontFreezeSpec): DontFreezeSpec {
     bad("stopping on the main run needs pretext.patience: null (its last epoch is Table 1's)");
   }
   if (!spec.downstream.configs.length) bad("downstream.configs is empty");
+  const dsp = spec.downstream;
+  if (dsp.patience !== null && !(Number.isInteger(dsp.patience) && dsp.patience >= 1)) {
+    bad(`downstream.patience: a whole number >= 1 or null, got ${dsp.patience}`);
+  }
+  if (!(Number.isInteger(dsp.minSteps) && dsp.minSteps >= 0)) {
+    bad(`downstream.minSteps: a whole number >= 0, got ${dsp.minSteps}`);
+  }
   for (const c of spec.labels.perClass) {
     if (!(Number.isInteger(c) && c >= 1)) bad(`labels.perClass: ${c}`);
   }

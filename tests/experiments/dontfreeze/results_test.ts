@@ -252,6 +252,8 @@ Deno.test("checkDontFreezeSpec: inconsistent specs are refused", () => {
   bad((s) => (s.pretext.patience = 5), "patience: null");
   bad((s) => (s.labels.folds = [7]), "labels.folds");
   bad((s) => (s.downstream.configs = []), "configs");
+  bad((s) => (s.downstream.patience = 0), "downstream.patience");
+  bad((s) => (s.downstream.minSteps = 1.5), "downstream.minSteps");
   bad((s) => (s.settings = ["baseline", "frozen-source"]), "finetune-source");
   bad((s) => (s.settings = ["frozen" as DontFreezeSetting]), "unknown setting");
   for (const sc of ["smoke", "laptop", "paper"] as const) checkDontFreezeSpec(dontFreezeSpec(sc));

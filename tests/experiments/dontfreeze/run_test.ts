@@ -10,10 +10,16 @@ import { ConfigError } from "../../../lib/errors.ts";
 import {
   DONT_FREEZE_PRETEXTS,
   dontFreezeSpec,
+  downstreamEpochs,
   expectedDontFreezeCells,
   pretextWorkers,
   runDontFreeze,
 } from "../../../lib/experiments/dontfreeze/mod.ts";
+import { f1Score } from "../../../lib/eval/metrics.ts";
+import { predictClasses } from "../../../lib/experiments/evaluator.ts";
+import { dontFreezeHead } from "../../../lib/models/dontfreeze_classifier.ts";
+import type { FitData } from "../../../lib/train/batches.ts";
+import { fit } from "../../../lib/train/loop.ts";
 import { haveJupyter, sharedData, tempDir } from "../../_helpers.ts";
 import { runAndCheckNotebook } from "../../notebooks/_check.ts";
 import { PROJECT_ROOT } from "../../../tools/notebook_runner.ts";
@@ -187,4 +193,56 @@ Deno.test("pretextWorkers: the contrastive pretexts train in one thread (whole-b
     DONT_FREEZE_PRETEXTS.map((p) => [p, pretextWorkers(p, spec)]),
     [["multitask", "auto"], ["cpc", 0], ["reconstruction", "auto"], ["simclr", 0]],
   );
+});
+
+Deno.test("downstreamEpochs: a small training set gets epochs enough for minSteps optimiser steps", () => {
+  const laptop = dontFreezeSpec("laptop").downstream;
+  assertEquals([laptop.epochs, laptop.minSteps, laptop.patience], [30, 150, null]);
+  // 2 labels per class × 14 classes: one step per epoch → 150 epochs
+  assertEquals(downstreamEpochs(laptop, 28), 150);
+  // 700 windows: 3 steps per epoch → 50; 1,000 windows: 4 → 38
+  assertEquals(downstreamEpochs(laptop, 700), 50);
+  assertEquals(downstreamEpochs(laptop, 1000), 38);
+  // a large part keeps the spec's epochs
+  assertEquals(downstreamEpochs(laptop, 10_000), 30);
+  assertEquals(downstreamEpochs({ ...laptop, minSteps: 0 }, 28), 30);
+});
+
+Deno.test("downstream head on 2 labels per class: early stopping at a few steps leaves batch norm's running statistics unconverged (one class predicted); minSteps fixes it", async () => {
+  // embeddings like a frozen encoder's: a large common mean, a small class-dependent part
+  const classes = 4, dim = 16, perClass = 2, nVal = 200;
+  const make = (n: number, seed: number): FitData => {
+    const x = new Float32Array(n * dim), y = new Int32Array(n);
+    let s = seed;
+    const u = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+    for (let i = 0; i < n; i++) {
+      y[i] = i % classes;
+      for (let d = 0; d < dim; d++) {
+        x[i * dim + d] = 1 + 0.03 * (d % classes === y[i] ? 1 : 0) + 0.003 * u();
+      }
+    }
+    return { x, shape: [n, dim], y };
+  };
+  const train = make(classes * perClass, 1), val = make(nVal, 2);
+  const macroF1Of = async (epochs: number, patience: number) => {
+    const head = dontFreezeHead({ numClasses: classes, inputUnits: dim, seed: 3 });
+    await fit(head, train, {
+      epochs,
+      batchSize: train.shape[0],
+      optimizer: { name: "adam", lr: 5e-4 },
+      numClasses: classes,
+      validation: val,
+      earlyStopping: { monitor: "valF1", mode: "max", patience, restoreBest: true },
+      seed: 3,
+      progress: false,
+    });
+    const pred = predictClasses(head, val);
+    head.dispose();
+    return f1Score(val.y, pred, { average: "macro" });
+  };
+  const ds = dontFreezeSpec("laptop").downstream;
+  const early = await macroF1Of(6, 5);
+  const floor = await macroF1Of(downstreamEpochs(ds, train.shape[0]), Infinity);
+  assert(early < 0.4, `6 steps: macro F1 ${early}`);
+  assert(floor > 0.9, `${downstreamEpochs(ds, train.shape[0])} steps: macro F1 ${floor}`);
 });
