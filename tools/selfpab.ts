@@ -14,8 +14,12 @@
  *   nohup deno task selfpab --scale laptop --resume > /tmp/selfpab.out 2>&1 &
  *   (the run writes results/selfpab/run.log itself)
  */
-import { cliMain, intFlag, listFlag, parseFlags, UsageError } from "../lib/cli.ts";
-import { initBackend } from "../lib/backend/mod.ts";
+import { cliMain, intFlag, listFlag } from "../lib/cli.ts";
+import {
+  type ExperimentFlags,
+  parseExperimentFlags,
+  runExperimentCommand,
+} from "../lib/experiments/cli.ts";
 import {
   runSelfpab,
   SELFPAB_SCALES,
@@ -34,56 +38,30 @@ const USAGE = `usage: deno task selfpab [--scale ${SELFPAB_SCALES.join("|")}] [-
   --stages <list>  run only these stages (comma-separated)
   --seed <N>       integer seed (default: the scale's)`;
 
-interface SelfpabFlags {
-  scale: SelfpabScale;
-  resume: boolean;
-  out?: string;
+interface SelfpabFlags extends ExperimentFlags<SelfpabScale> {
   stages?: SelfpabStage[];
   seed?: number;
 }
 
 function parse(args: string[]): SelfpabFlags {
-  const { values } = parseFlags("selfpab", args, {
-    scale: { type: "string" },
-    resume: { type: "boolean" },
-    out: { type: "string" },
+  const f = parseExperimentFlags("selfpab", args, SELFPAB_SCALES, {
     stages: { type: "string" },
     seed: { type: "string" },
   });
-  const v = values as Record<string, string | undefined>;
-  const scale = (v.scale ?? "laptop") as SelfpabScale;
-  if (!SELFPAB_SCALES.includes(scale)) {
-    throw new UsageError(`--scale: expected ${SELFPAB_SCALES.join(" | ")}, got "${scale}"`);
-  }
+  const seed = f.values.seed as string | undefined;
   return {
-    scale,
-    resume: values.resume === true,
-    out: v.out,
-    stages: listFlag("stages", v.stages, SELFPAB_STAGES),
-    seed: v.seed === undefined ? undefined : intFlag("seed", v.seed, { min: 0 }),
+    ...f,
+    stages: listFlag("stages", f.values.stages as string | undefined, SELFPAB_STAGES),
+    seed: seed === undefined ? undefined : intFlag("seed", seed, { min: 0 }),
   };
 }
 
-async function run(f: SelfpabFlags): Promise<void> {
-  const spec = selfpabSpec(f.scale, f.seed !== undefined ? { seed: f.seed } : {});
-  const outDir = f.out ??
-    (f.scale === "smoke"
-      ? ".cache/selfpab/smoke"
-      : f.scale === "paper"
-      ? "results/selfpab-paper"
-      : "results/selfpab");
-  const info = await initBackend();
-  console.log(
-    `selfpab: scale ${f.scale}, out ${outDir}, resume ${f.resume}, backend ${info.summary}\n` +
-      `command: deno task selfpab ${Deno.args.join(" ")}`,
-  );
-  const t0 = performance.now();
-  const res = await runSelfpab(spec, { outDir, resume: f.resume, stages: f.stages });
-  console.log(
-    `selfpab: done in ${
-      ((performance.now() - t0) / 60000).toFixed(1)
-    } min; ${res.outcomes.length} fold outcomes; see ${outDir}/summary.md`,
-  );
+function run(f: SelfpabFlags): Promise<void> {
+  return runExperimentCommand("selfpab", f, async (outDir) => {
+    const spec = selfpabSpec(f.scale, f.seed !== undefined ? { seed: f.seed } : {});
+    const res = await runSelfpab(spec, { outDir, resume: f.resume, stages: f.stages });
+    return `${res.outcomes.length} fold outcomes`;
+  });
 }
 
 if (import.meta.main) {
