@@ -11,8 +11,12 @@
  * command after an interruption):
  *   nohup deno task yuan --scale long --resume > /tmp/yuan-long.out 2>&1 &  (the run writes results/yuan-long-v2/run.log itself)
  */
-import { cliMain, intFlag, listFlag, parseFlags, UsageError } from "../lib/cli.ts";
-import { initBackend } from "../lib/backend/mod.ts";
+import { cliMain, intFlag, listFlag } from "../lib/cli.ts";
+import {
+  type ExperimentFlags,
+  parseExperimentFlags,
+  runExperimentCommand,
+} from "../lib/experiments/cli.ts";
 import {
   runYuan,
   YUAN_SCALES,
@@ -38,35 +42,30 @@ const USAGE = `usage: deno task yuan [--scale ${YUAN_SCALES.join("|")}] [--resum
   --seed <N>       integer seed (default: the scale's)`;
 
 /** Parsed yuan flags. */
-interface YuanFlags {
-  scale: YuanScale;
-  resume: boolean;
-  out?: string;
+interface YuanFlags extends ExperimentFlags<YuanScale> {
   stages?: YuanStage[];
   datasets?: DownstreamDataset[];
   weights?: string;
   seed?: number;
 }
 
+/** Where each scale's committed run lives (laptop and paper share results/yuan; long is v2). */
+const YUAN_OUT: Partial<Record<YuanScale, string>> = {
+  long: "results/yuan-long-v2",
+  paper: "results/yuan",
+};
+
 function parse(args: string[]): YuanFlags {
-  const { values } = parseFlags("yuan", args, {
-    scale: { type: "string" },
-    resume: { type: "boolean" },
-    out: { type: "string" },
+  const f = parseExperimentFlags("yuan", args, YUAN_SCALES, {
     stages: { type: "string" },
     datasets: { type: "string" },
     weights: { type: "string" },
     seed: { type: "string" },
   });
-  const v = values as Record<string, string | undefined>;
-  const scale = (v.scale ?? "laptop") as YuanScale;
-  if (!YUAN_SCALES.includes(scale)) {
-    throw new UsageError(`--scale: expected ${YUAN_SCALES.join(" | ")}, got "${scale}"`);
-  }
+  const v = f.values as Record<string, string | undefined>;
   return {
-    scale,
-    resume: values.resume === true,
-    out: v.out,
+    ...f,
+    out: f.out ?? YUAN_OUT[f.scale],
     stages: listFlag("stages", v.stages, YUAN_STAGES),
     datasets: listFlag("datasets", v.datasets, DATASETS),
     weights: v.weights,
@@ -74,32 +73,18 @@ function parse(args: string[]): YuanFlags {
   };
 }
 
-async function run(f: YuanFlags): Promise<void> {
-  const spec = yuanSpec(f.scale, f.seed !== undefined ? { seed: f.seed } : {});
-  const outDir = f.out ??
-    (f.scale === "smoke"
-      ? ".cache/yuan/smoke"
-      : f.scale === "long"
-      ? "results/yuan-long-v2"
-      : "results/yuan");
-  const info = await initBackend();
-  console.log(
-    `yuan: scale ${f.scale}, out ${outDir}, resume ${f.resume}, backend ${info.summary}\n` +
-      `command: deno task yuan ${Deno.args.join(" ")}`,
-  );
-  const t0 = performance.now();
-  const res = await runYuan(spec, {
-    outDir,
-    resume: f.resume,
-    stages: f.stages,
-    datasets: f.datasets,
-    torchWeights: f.weights,
+function run(f: YuanFlags): Promise<void> {
+  return runExperimentCommand("yuan", f, async (outDir) => {
+    const spec = yuanSpec(f.scale, f.seed !== undefined ? { seed: f.seed } : {});
+    const res = await runYuan(spec, {
+      outDir,
+      resume: f.resume,
+      stages: f.stages,
+      datasets: f.datasets,
+      torchWeights: f.weights,
+    });
+    return `${res.outcomes.length} fold results`;
   });
-  console.log(
-    `yuan: done in ${
-      ((performance.now() - t0) / 60000).toFixed(1)
-    } min; ${res.outcomes.length} fold results; see ${outDir}/summary.md`,
-  );
 }
 
 if (import.meta.main) {
