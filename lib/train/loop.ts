@@ -175,6 +175,12 @@ export interface FitArgs {
   ) => Record<string, number> | Promise<Record<string, number>>;
   /** Also validate every this many optimiser steps (default only at epoch ends). */
   validateEverySteps?: number;
+  /**
+   * Validate at the end of every this many epochs, and of the last one
+   * (default 1: every epoch). The other epochs' records have `valLoss` and
+   * `valF1` NaN, and early stopping only counts validated epochs.
+   */
+  validateEveryEpochs?: number;
   /** Called after each validation pass (per-step and per-epoch). */
   onValidate?: (record: ValidationRecord) => void | Promise<void>;
   /** Stop when the monitored metric stops improving (`valLoss`, `valF1` or any record key). */
@@ -592,6 +598,10 @@ export async function fit(
     throw new ConfigError(
       `fit frozenBatchNorm: must be "inference" or "batch-stats", got ${args.frozenBatchNorm}`,
     );
+  }
+  const everyEpochs = args.validateEveryEpochs ?? 1;
+  if (!(Number.isInteger(everyEpochs) && everyEpochs >= 1)) {
+    throw new ConfigError(`fit validateEveryEpochs: a whole number >= 1, got ${everyEpochs}`);
   }
   if (args.validateEverySteps !== undefined && !(args.validateEverySteps >= 1)) {
     throw new ConfigError(`fit validateEverySteps: must be >= 1, got ${args.validateEverySteps}`);
@@ -1027,7 +1037,9 @@ export async function fit(
       if (iter?.return) await iter.return();
       // ---- epoch end ----
       await pw?.pull({ weights: true, optimizer: false });
-      const metrics = hasValidation ? await runValidation(true) : {};
+      const validated = hasValidation &&
+        ((st.epoch + 1) % everyEpochs === 0 || st.epoch + 1 >= args.epochs);
+      const metrics = validated ? await runValidation(true) : {};
       const record: EpochRecord = {
         epoch: st.epoch + 1,
         trainLoss: st.lossSum / st.lossCount,
@@ -1041,7 +1053,7 @@ export async function fit(
         ),
       };
       st.rows.push(record);
-      if (es) {
+      if (es && (validated || !hasValidation)) {
         if (!(es.monitor in record)) {
           throw new ConfigError(
             `fit earlyStopping: monitor "${es.monitor}" is not in the epoch record (${

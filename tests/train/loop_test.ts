@@ -322,3 +322,44 @@ Deno.test("multi-output model with yWidth labels and a custom loss (MTL pretext 
   );
   m.dispose();
 });
+
+Deno.test("validateEveryEpochs: validation at every k-th epoch and the last; early stopping counts only those", async () => {
+  const m = convModel(3);
+  let validations = 0;
+  const res = await fit(m, toyData(32, 1), {
+    epochs: 7,
+    batchSize: 16,
+    optimizer: { name: "adam", lr: 1e-3 },
+    validation: toyData(16, 2),
+    validateEveryEpochs: 3,
+    onValidate: () => {
+      validations++;
+    },
+    earlyStopping: { monitor: "valF1", mode: "max", patience: 100, restoreBest: true },
+    channelsLast: true,
+    progress: false,
+  });
+  // epochs 3, 6 and the last (7)
+  assertEquals(res.rows.map((r) => Number.isFinite(r.valLoss)), [
+    false,
+    false,
+    true,
+    false,
+    false,
+    true,
+    true,
+  ]);
+  assertEquals(validations, 3);
+  assert([3, 6, 7].includes(res.bestEpoch!), `best epoch ${res.bestEpoch}`);
+  await assertRejects(
+    () =>
+      fit(m, toyData(8, 1), {
+        epochs: 1,
+        validateEveryEpochs: 0,
+        progress: false,
+        channelsLast: true,
+      }),
+    ConfigError,
+    "validateEveryEpochs",
+  );
+});

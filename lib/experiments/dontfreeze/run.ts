@@ -1154,8 +1154,11 @@ async function runCell(
     const nTrain = a.embedded ? a.embedded.train.shape[0] : train.n;
     const batchSize = Math.min(ds.batchSize, nTrain);
     const t0 = performance.now();
+    const epochs = downstreamEpochs(ds, nTrain);
     const r = await fit(model, a.embedded ? a.embedded.train : train, {
-      epochs: downstreamEpochs(ds, nTrain),
+      epochs,
+      // epochs raised for a small training set: about ds.epochs validations still
+      validateEveryEpochs: Math.max(1, Math.floor(epochs / ds.epochs)),
       batchSize,
       optimizer: c.optimizer === "sgd"
         ? { name: "sgd", lr: c.lr, ...(c.weightDecay ? { weightDecay: c.weightDecay } : {}) }
