@@ -1053,7 +1053,7 @@ export async function fit(
         ),
       };
       st.rows.push(record);
-      if (es && (validated || !hasValidation)) {
+      if (es && validated) { // early stopping always has validation (checked above)
         if (!(es.monitor in record)) {
           throw new ConfigError(
             `fit earlyStopping: monitor "${es.monitor}" is not in the epoch record (${

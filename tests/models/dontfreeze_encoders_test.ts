@@ -292,8 +292,8 @@ Deno.test("UpSampling1D, ZeroPadding1D, LastTimeStep, TimeStepGather, TimePrefix
   const outs = cpc0.apply([tf.randomNormal([3, 100, 3]), tf.zeros([3, 1])]) as tf.Tensor[];
   assertEquals(outs.map((o) => o.shape), [[3, 4, 128], [3, 4, 128]]);
   assert(outs.every((o) => Number.isFinite(o.sum().dataSync()[0])));
-  // … and its gradient: the GRU then sees a 1-step prefix, whose tf.unstack
-  // gradient tfjs cannot take (it crashed the CPC laptop pretext in epoch 4)
+  // … and its gradient: the GRU then sees a 1-step prefix (tf.unstack's gradient of one step
+  // crashed the CPC laptop pretext in epoch 4; lib/models/gru.ts no longer differentiates it)
   const x0 = tf.randomNormal([3, 100, 3]), s0 = tf.zeros([3, 1], "int32");
   const { value, grads } = tf.variableGrads(
     () =>
