@@ -106,7 +106,10 @@ export type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
  * The main thread's end of one worker: {@link request} posts a message with
  * a fresh id and resolves with the reply of that id (rejects with the
  * worker's error, prefixed `parallel worker <index>:`). An uncaught error in
- * the worker, or {@link terminate}, rejects every pending and later request.
+ * the worker, {@link terminate}, or a reply that does not come within
+ * `replyTimeoutMs` (a stuck worker) rejects every pending and later request,
+ * so a caller fails with the worker and the message named instead of
+ * waiting forever.
  */
 export class WorkerHandle {
   private nextId = 1;
@@ -116,8 +119,13 @@ export class WorkerHandle {
   /**
    * @param index the worker's index (in error messages)
    * @param worker a started module worker running parallel_worker.ts
+   * @param replyTimeoutMs longest wait for one reply, ms (default: no limit)
    */
-  constructor(readonly index: number, readonly worker: Worker) {
+  constructor(
+    readonly index: number,
+    readonly worker: Worker,
+    readonly replyTimeoutMs = Infinity,
+  ) {
     worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       const msg = ev.data;
       const p = this.pending.get(msg.id);
@@ -142,10 +150,24 @@ export class WorkerHandle {
   request(msg: WithoutId<ToWorker>, transfer: Transferable[] = []): Promise<Reply> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
+    const reply = new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...msg, id }, transfer);
     });
+    const limit = this.replyTimeoutMs;
+    if (!Number.isFinite(limit)) return reply;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const e = new Error(
+          `parallel worker ${this.index}: no reply to "${msg.type}" within ${limit / 1000} s ` +
+            `(the worker is stuck, or the machine is far oversubscribed)`,
+        );
+        this.fail(e);
+        reject(e);
+      }, limit);
+    });
+    return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Stop the worker; pending and later requests reject. */

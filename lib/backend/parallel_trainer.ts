@@ -76,7 +76,18 @@ export interface DataParallelTrainerArgs {
    * shard with its own statistics (PyTorch DDP's default; a little faster).
    */
   syncBatchNorm?: boolean;
+  /**
+   * Longest wait for one worker reply (starting, a step's gradients, an
+   * update, a weight copy), ms. Default 20 min. When it passes, the trainer
+   * fails with the worker and the request named (at start: falls back to
+   * local training when `fallback` allows) instead of waiting forever on a
+   * stuck worker. `Infinity` waits without limit.
+   */
+  replyTimeoutMs?: number;
 }
+
+/** Default {@link DataParallelTrainerArgs.replyTimeoutMs}: 20 minutes. */
+export const REPLY_TIMEOUT_MS = 20 * 60 * 1000;
 
 /** What one {@link DataParallelTrainer.step} returns. */
 export interface ParallelStepResult {
@@ -231,6 +242,12 @@ export class DataParallelTrainer {
     if (!(n >= 0)) {
       throw new RangeError(`DataParallelTrainer: workers must be >= 0, got ${args.workers}`);
     }
+    const replyTimeoutMs = args.replyTimeoutMs ?? REPLY_TIMEOUT_MS;
+    if (!(replyTimeoutMs > 0)) {
+      throw new RangeError(
+        `DataParallelTrainer: replyTimeoutMs must be > 0 ms, got ${args.replyTimeoutMs}`,
+      );
+    }
     // a bad optimizer spec is a caller error in every mode
     const optimizer = resolveOptimizerSpec(args.optimizer, "DataParallelTrainer optimizer");
     const fallback = args.fallback ?? true;
@@ -257,7 +274,13 @@ export class DataParallelTrainer {
     try {
       const url = new URL("./parallel_worker.ts", import.meta.url).href;
       for (let i = 0; i < n; i++) {
-        handles.push(new WorkerHandle(i, new Worker(url, { type: "module" })));
+        handles.push(
+          new WorkerHandle(
+            i,
+            new Worker(url, { type: "module" }),
+            replyTimeoutMs,
+          ),
+        );
       }
       const replies = await Promise.all(handles.map((h, i) =>
         h.request({

@@ -236,6 +236,16 @@ Deno.test("errors: worker start failure falls back or rethrows; bad factory and 
   assertEquals(fb.mode, "local");
   assertStringIncludes(fb.fallbackReason ?? "", "prefer is empty");
   await fb.dispose();
+  // workers that do not answer in time (1 ms cannot start one): named, then local
+  await assertRejects(
+    () => DataParallelTrainer.create(args({ replyTimeoutMs: 1, fallback: false })),
+    Error,
+    'no reply to "init" within 0.001 s',
+  );
+  const slow = await DataParallelTrainer.create(args({ replyTimeoutMs: 1 }));
+  assertEquals(slow.mode, "local");
+  assertStringIncludes(slow.fallbackReason ?? "", 'no reply to "init"');
+  await slow.dispose();
   await assertRejects(
     () => DataParallelTrainer.create(args({ model: { module: MODULE, export: "nope", args: {} } })),
     Error,
