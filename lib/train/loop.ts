@@ -76,6 +76,7 @@ import { defaultLoss, forward, type TrainableModel } from "./forward.ts";
 import { type EpochRecord, historyTable } from "./history.ts";
 import {
   balancedClassWeights,
+  isBatchLevelLoss,
   type LossContext,
   type LossFn,
   weightedCrossEntropy,
@@ -261,8 +262,10 @@ export interface FitArgs {
    * sample weights: class weights with the default loss, `Batch.sampleWeights`
    * otherwise). The step equals the single-thread one up to float rounding
    * when the loss is a mean over samples; a batch-level loss (NT-Xent,
-   * InfoNCE) sees each shard's samples as its negatives, as PyTorch DDP
-   * without a gather. Batch norm normalises with the whole batch's
+   * InfoNCE: losses.ts `isBatchLevelLoss`) sees each shard's samples as its
+   * negatives, as PyTorch DDP without a gather, so `"auto"` trains such a
+   * loss in the calling thread (its negatives are the whole batch, as the
+   * references') and only an explicit number shards it. Batch norm normalises with the whole batch's
    * statistics (exchanged between the workers, `syncBatchNorm`), so it
    * trains as in one thread; dropout masks differ from a single-thread run. The
    * caller's model receives the weights at each epoch end (before
@@ -513,6 +516,8 @@ export function resolveWorkers(
         return undefined;
       }
     })();
+    // in-batch negatives: sharding would change the loss (see FitArgs.workers)
+    if (isBatchLevelLoss(loss)) return 0;
     if (env !== undefined && env !== "") {
       const n = Number(env);
       if (!Number.isInteger(n) || n < 0) {

@@ -700,6 +700,31 @@ const LOSS_FACTORIES: Record<LossKind, (args: any) => LossFn> = {
   "multi-head": multiHeadLoss,
 };
 
+/** Kinds whose value couples the samples of a batch (in-batch negatives). */
+const BATCH_LEVEL_KINDS: ReadonlySet<string> = new Set(["nt-xent", "info-nce"]);
+
+/**
+ * True when a loss described as data is batch-level: its value is not a
+ * mean of per-sample terms but couples the batch's samples (NT-Xent and
+ * InfoNCE take the rest of the batch as negatives), itself or in one of a
+ * multi-head loss's heads. Such a loss on data-parallel shards sees each
+ * shard's samples as its negatives, not the whole batch's (lib/train/loop.ts
+ * `resolveWorkers` keeps `"auto"` in one thread for them). A loss function
+ * or a `{ module, export }` loss cannot be inspected: false.
+ *
+ * @example
+ * isBatchLevelLoss({ kind: "nt-xent", args: { temperature: 0.1 } }); // true
+ * isBatchLevelLoss({ kind: "cross-entropy" }); // false
+ */
+export function isBatchLevelLoss(spec: unknown): boolean {
+  if (!spec || typeof spec !== "object") return false;
+  const { kind, args } = spec as { kind?: unknown; args?: { heads?: unknown } };
+  if (typeof kind !== "string") return false;
+  if (BATCH_LEVEL_KINDS.has(kind)) return true;
+  if (kind !== "multi-head" || !Array.isArray(args?.heads)) return false;
+  return args.heads.some((h: { loss?: unknown }) => isBatchLevelLoss(h?.loss));
+}
+
 /** The kinds {@link lossFromSpec} knows, in registry order. */
 export const LOSS_KINDS: readonly LossKind[] = Object.keys(LOSS_FACTORIES) as LossKind[];
 

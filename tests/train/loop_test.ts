@@ -8,9 +8,9 @@ import {
   assertRejects,
 } from "@std/assert";
 import { join } from "node:path";
-import { CHECKPOINT_FILE, evaluateClassifier, fit } from "../../lib/train/loop.ts";
+import { CHECKPOINT_FILE, evaluateClassifier, fit, resolveWorkers } from "../../lib/train/loop.ts";
 import { readCheckpoint } from "../../lib/train/checkpoint.ts";
-import { sgd } from "../../lib/train/optimisers.ts";
+import { adam, sgd } from "../../lib/train/optimisers.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import type { Windows } from "../../lib/data/types.ts";
 import { tempDir } from "../_helpers.ts";
@@ -362,4 +362,15 @@ Deno.test("validateEveryEpochs: validation at every k-th epoch and the last; ear
     ConfigError,
     "validateEveryEpochs",
   );
+});
+
+Deno.test("resolveWorkers: an explicit number shards a batch-level loss too (auto on the native backend: tests/experiments/dontfreeze/run_test.ts)", () => {
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
+  const opt = adam({ lr: 1e-3 });
+  try {
+    assertEquals(resolveWorkers(2, model, { kind: "nt-xent", args: { temperature: 0.5 } }, opt), 2);
+    assertEquals(resolveWorkers(undefined, model, { kind: "info-nce" }, opt), 0);
+  } finally {
+    model.dispose();
+  }
 });

@@ -5,6 +5,7 @@ import {
   type BuiltinLossSpec,
   crossEntropyLoss,
   infoNceLoss,
+  isBatchLevelLoss,
   LOSS_KINDS,
   type LossFn,
   lossFromSpec,
@@ -541,4 +542,19 @@ Deno.test("every loss is invariant to the order of the batch", () => {
       assertAlmostEquals(moved.metrics[k], v, 1e-6, `${c.spec.kind}: ${k}`);
     }
   }
+});
+
+Deno.test("isBatchLevelLoss: NT-Xent and InfoNCE, also as a multi-head head; per-sample losses, functions and modules not", () => {
+  assertEquals(isBatchLevelLoss({ kind: "nt-xent", args: { temperature: 0.1 } }), true);
+  assertEquals(isBatchLevelLoss({ kind: "info-nce" }), true);
+  const head = (loss: unknown) => ({
+    kind: "multi-head",
+    args: { heads: [{ name: "a", loss: { kind: "cross-entropy" } }, { name: "b", loss }] },
+  });
+  assertEquals(isBatchLevelLoss(head({ kind: "nt-xent", args: { temperature: 1 } })), true);
+  assertEquals(isBatchLevelLoss(head({ kind: "masked-l2" })), false);
+  assertEquals(isBatchLevelLoss({ kind: "cross-entropy" }), false);
+  assertEquals(isBatchLevelLoss({ module: "file:///x.ts", export: "f", args: {} }), false);
+  assertEquals(isBatchLevelLoss(() => tf.scalar(0)), false);
+  assertEquals(isBatchLevelLoss(undefined), false);
 });

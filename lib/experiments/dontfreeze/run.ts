@@ -848,16 +848,6 @@ export function buildPretext(
   }
 }
 
-/**
- * Workers of pretext `p`'s fits: none for the contrastive pretexts (CPC's
- * InfoNCE, SimCLR's NT-Xent), whose negatives are the rest of the batch —
- * on workers they would be the rest of a shard (`fit`'s `workers` doc), not
- * the references' whole batch — else the spec's.
- */
-export function pretextWorkers(p: DontFreezePretextName, spec: DontFreezeSpec): number | "auto" {
-  return p === "cpc" || p === "simclr" ? 0 : spec.workers;
-}
-
 /** The training and validation batch sources and the loss of pretext `p`. */
 function pretextData(
   p: DontFreezePretextName,
@@ -930,7 +920,7 @@ async function searchRun(
       validation: data.val,
       earlyStopping: { monitor: "valLoss", mode: "min", patience: s.patience, restoreBest: false },
       seed: spec.pretextSeed,
-      workers: pretextWorkers(p, spec),
+      workers: spec.workers,
       progress: false,
       label: `search ${p} c${index}`,
     });
@@ -1028,7 +1018,7 @@ async function trainPretext(
         ? { checkpointDir: join(exp.outDir, "checkpoints", a.checkpoint), resume: true }
         : {}),
       seed: a.seed,
-      workers: pretextWorkers(a.pretext, spec),
+      workers: spec.workers,
       progress: false,
       label: `pretext ${a.pretext} ${where}`,
     });

@@ -269,9 +269,10 @@ export interface DontFreezeSpec {
   pretextSeed: number;
   /**
    * Workers of `fit` (`"auto"`: both cores with the native backend; 0: this
-   * thread). The contrastive pretexts (CPC, SimCLR) always train in this
-   * thread, so their in-batch negatives are the whole batch (run.ts
-   * `pretextWorkers`).
+   * thread). With `"auto"` the contrastive pretexts (CPC's InfoNCE, SimCLR's
+   * NT-Xent) train in this thread, so their in-batch negatives are the whole
+   * batch as in the references (lib/train `resolveWorkers` keeps batch-level
+   * losses in one thread); a number shards them too (negatives per shard).
    */
   workers: number | "auto";
 }
