@@ -129,14 +129,22 @@ Deno.test("native kernels: clear reasons when they cannot be used", async () => 
     const noBuild = loadNativeKernels({ build: false, cacheDir: dir });
     assertEquals(noBuild.native, null);
     assertMatch(noBuild.reason!, /build disabled|not granted|not running/);
-    Deno.env.set("HAR_NATIVE", "0");
-    try {
-      const off = loadNativeKernels({ cacheDir: `${dir}/off` });
-      assertEquals(off.native, null);
-      assertMatch(off.reason!, /HAR_NATIVE=0/);
-    } finally {
-      Deno.env.delete("HAR_NATIVE");
-    }
+    // HAR_NATIVE=0 in a child process: test modules share this process's
+    // environment, and another module's backend could start meanwhile
+    const mod = new URL("../../lib/backend/native.ts", import.meta.url).href;
+    const code = `const { loadNativeKernels } = await import(${JSON.stringify(mod)});
+      const r = loadNativeKernels({ cacheDir: ${JSON.stringify(`${dir}/off`)} });
+      console.log(JSON.stringify({ native: r.native === null ? null : "loaded", reason: r.reason }));`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env: { HAR_NATIVE: "0" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    const off = JSON.parse(new TextDecoder().decode(out.stdout));
+    assertEquals(off.native, null);
+    assertMatch(off.reason, /HAR_NATIVE=0/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
