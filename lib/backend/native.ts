@@ -77,6 +77,41 @@ export interface NativeKernels {
   /** ReLU gradient `dx = x > 0 ? dy : 0` (NaN where x is NaN) over `n` values. */
   reluGrad(heap: Uint8Array, dy: number, x: number, dx: number, n: number): void;
   /**
+   * One GRU step's gate arithmetic (har_gru.c, PyTorch equations): from
+   * `xw` (`x_t·W + b`, batch × 3u), `gh` (`h_{t-1}·R`, batch × 3u), `bh`
+   * (3u) and `hp` (`h_{t-1}`, batch × u) writes `gates` (r | z | n),
+   * `hn` (`h_{t-1}·R_n + b_hn`) and `ho` (`h_t`).
+   */
+  gruForwardStep(
+    heap: Uint8Array,
+    xw: number,
+    gh: number,
+    bh: number,
+    hp: number,
+    gates: number,
+    hn: number,
+    ho: number,
+    batch: number,
+    units: number,
+  ): void;
+  /**
+   * Its backward step: adds `dy` (−1: none) into `dh` (`dL/dh_t`), writes
+   * the pre-activation gradients `dgx` and `dgh` (batch × 3u) and leaves
+   * `dh ⊙ z` in `dh` (the caller adds `dgh·Rᵀ`).
+   */
+  gruBackwardStep(
+    heap: Uint8Array,
+    dy: number,
+    dh: number,
+    hp: number,
+    gates: number,
+    hn: number,
+    dgx: number,
+    dgh: number,
+    batch: number,
+    units: number,
+  ): void;
+  /**
    * Training-mode batch norm over the last axis of `x` viewed as rows × ch
    * (har_norm.c): writes `y`, the batch `mean` and biased `variance` (ch
    * each) from `gamma` and `beta` (ch each). Offsets in float32 elements.
@@ -126,6 +161,7 @@ export const NATIVE_SOURCES = [
   "native/har_conv.c",
   "native/har_norm.c",
   "native/har_act.c",
+  "native/har_gru.c",
 ] as const;
 
 /** Compiler flags. */
@@ -156,6 +192,14 @@ const SYMBOLS = {
   },
   har_set_winograd: { parameters: ["i32"], result: "i32" },
   har_relu_grad: { parameters: ["buffer", "i32", "i32", "i32", "i32"], result: "void" },
+  har_gru_forward_step: {
+    parameters: ["buffer", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"],
+    result: "void",
+  },
+  har_gru_backward_step: {
+    parameters: ["buffer", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"],
+    result: "void",
+  },
   har_bn_train_forward: {
     parameters: ["buffer", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f64"],
     result: "void",
@@ -319,6 +363,10 @@ function open(options: NativeKernelsOptions): NativeLoadResult {
       convBackpropInput: (heap, dy, w, dx, g) => s.har_conv_backprop_input(heap, dy, w, dx, g),
       convBackpropFilter: (heap, x, dy, dw, g) => s.har_conv_backprop_filter(heap, x, dy, dw, g),
       reluGrad: (heap, dy, x, dx, n) => s.har_relu_grad(heap, dy, x, dx, n),
+      gruForwardStep: (heap, xw, gh, bh, hp, gates, hn, ho, batch, units) =>
+        s.har_gru_forward_step(heap, xw, gh, bh, hp, gates, hn, ho, batch, units),
+      gruBackwardStep: (heap, dy, dh, hp, gates, hn, dgx, dgh, batch, units) =>
+        s.har_gru_backward_step(heap, dy, dh, hp, gates, hn, dgx, dgh, batch, units),
       setWinograd: (on) => s.har_set_winograd(on ? 1 : 0) !== 0,
       bnTrainForward: (heap, x, gamma, beta, y, mean, variance, rows, ch, epsilon) =>
         s.har_bn_train_forward(heap, x, gamma, beta, y, mean, variance, rows, ch, epsilon),

@@ -24,11 +24,20 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { GRU_BACKWARD, GRU_FORWARD, registerWasmGruKernels } from "../backend/gru_kernels.ts";
 
 /** Options of {@link torchGruSequence}. */
 export interface TorchGruSequenceOptions {
   /** Return `h` of every step, `[batch, time, units]`, instead of the last step's `[batch, units]`. Default false. */
   returnSequences?: boolean;
+  /**
+   * Implementation. `"auto"` (default): the heap kernels
+   * (lib/backend/gru_kernels.ts: the time loop in one kernel, native gate
+   * arithmetic where installed) on the wasm backend, tfjs ops elsewhere.
+   * `"ops"`: tfjs ops on any backend. `"wasm"`: the heap kernels (wasm
+   * backend only). `"wasm-js"`: the heap kernels with JS gate loops (tests).
+   */
+  impl?: "auto" | "ops" | "wasm" | "wasm-js";
 }
 
 /**
@@ -60,6 +69,16 @@ export function torchGruSequence(
     );
   }
   const seq = opts.returnSequences ?? false;
+  const impl = opts.impl ?? "auto";
+  if (impl === "wasm" || impl === "wasm-js" || (impl === "auto" && tf.getBackend() === "wasm")) {
+    if (tf.getBackend() !== "wasm") {
+      throw new Error(
+        `torchGruSequence: impl '${impl}' needs the wasm backend (now '${tf.getBackend()}')`,
+      );
+    }
+    registerWasmGruKernels();
+    return gruOnHeap(x, kernel, recurrentKernel, bias, recurrentBias, seq, impl === "wasm-js");
+  }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[5] as tf.GradSaveFunc;
     const [xs, w, r, b, bh] = args as [
@@ -178,6 +197,90 @@ function gruGradients(dy: tf.Tensor, saved: tf.Tensor[], seq: boolean): tf.Tenso
     const dW = tf.matMul(xFlat, dXwAll, true, false);
     const dB = dXwAll.sum(0);
     const dx = tf.matMul(dXwAll, w, false, true).reshape([n, t, f]);
+    return [dx, dW, dR, dB, dBh];
+  });
+}
+
+/**
+ * {@link torchGruSequence} on the wasm heap kernels: the input projection of
+ * every step as one matmul, the time loop and its back-propagation as one
+ * kernel each, the weight gradients and `dx` as one matmul over all steps.
+ */
+function gruOnHeap(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  recurrentBias: tf.Tensor1D,
+  seq: boolean,
+  js: boolean,
+): tf.Tensor {
+  const [n, t, f] = x.shape;
+  const h = recurrentKernel.shape[0];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[5] as tf.GradSaveFunc;
+    const [xs, w, r, b, bh] = args as [
+      tf.Tensor3D,
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.Tensor1D,
+      tf.Tensor1D,
+    ];
+    // x_t·W + b of every step, time-major: [t, n, 3h]
+    const xw = tf.tidy(() =>
+      tf.fused.matMul({ a: xs.reshape([n * t, f]), b: w, bias: b }).reshape([n, t, 3 * h])
+        .transpose([1, 0, 2])
+    );
+    const [hs, gates, hn] = tf.engine().runKernel(
+      GRU_FORWARD,
+      { xw, recurrentKernel: r, recurrentBias: bh },
+      { js },
+    ) as tf.Tensor[];
+    xw.dispose();
+    const value = tf.tidy(() =>
+      seq
+        ? hs.slice([1, 0, 0], [t, n, h]).transpose([1, 0, 2])
+        : hs.slice([t, 0, 0], [1, n, h]).reshape([n, h])
+    );
+    save([xs, w, r, hs, gates, hn]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, sv: tf.Tensor[]) => heapGruGradients(dy, sv, seq, js),
+    };
+  });
+  return op(x, kernel, recurrentKernel, bias, recurrentBias);
+}
+
+/** Gradients of {@link gruOnHeap}: `[dx, dKernel, dRecurrent, dBias, dRecurrentBias]`. */
+function heapGruGradients(
+  dy: tf.Tensor,
+  saved: tf.Tensor[],
+  seq: boolean,
+  js: boolean,
+): tf.Tensor[] {
+  const [xs, w, r, hs, gates, hn] = saved;
+  const [n, t, f] = xs.shape as [number, number, number];
+  const h = r.shape[0];
+  return tf.tidy(() => {
+    // dL/dh_t of every step's output, time-major
+    const dhs = seq
+      ? dy.transpose([1, 0, 2])
+      : t === 1
+      ? dy.reshape([1, n, h])
+      : tf.concat([tf.zeros([t - 1, n, h]), dy.reshape([1, n, h])], 0);
+    const [dgx, dgh] = tf.engine().runKernel(
+      GRU_BACKWARD,
+      { dhs, hs, gates, hn, recurrentKernelT: r.transpose() },
+      { js },
+    ) as tf.Tensor[];
+    const dHw = dgh.reshape([t * n, 3 * h]);
+    const hPrev = hs.slice([0, 0, 0], [t, n, h]).reshape([t * n, h]);
+    const dR = tf.matMul(hPrev, dHw, true, false);
+    const dBh = dHw.sum(0);
+    const dXw = dgx.transpose([1, 0, 2]).reshape([n * t, 3 * h]); // batch-major
+    const dW = tf.matMul(xs.reshape([n * t, f]), dXw, true, false);
+    const dB = dXw.sum(0);
+    const dx = tf.matMul(dXw, w, false, true).reshape([n, t, f]);
     return [dx, dW, dR, dB, dBh];
   });
 }
