@@ -34,18 +34,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  type BackendWasm,
-  heapAlloc,
-  heapF32,
-  heapFree,
-  type HeapGemm,
-  offsetOf,
-  wasmHeapGemm,
-} from "./heap_gemm.ts";
+import { type BackendWasm, heapAlloc, heapF32, heapFree, offsetOf } from "./heap_gemm.ts";
 import { fastSigmoid, fastTanh } from "./lstm_kernels.ts";
 // not install.ts: it loads the wasm backend, which would become tfjs' default backend
-import { installedWasmKernels } from "./installed.ts";
+import {
+  installedHeapGemm,
+  installedWasmKernels,
+  registerMissingWasmKernels,
+} from "./installed.ts";
 import type { NativeKernels } from "./native.ts";
 
 /**
@@ -70,14 +66,6 @@ export const GRU_FORWARD = "HarGruForward";
 export const GRU_BACKWARD = "HarGruBackward";
 
 type Info = tf.TensorInfo;
-
-/**
- * The GEMM lib/backend installed (OpenBLAS on the BLAS path), else the wasm
- * backend's own matmul (stock kernels).
- */
-function heapGemm(backend: BackendWasm): HeapGemm {
-  return installedWasmKernels()?.gemm ?? wasmHeapGemm(backend);
-}
 
 /** The native gate arithmetic, unless `js` asks for the JS loops. */
 function nativeOf(js: unknown): NativeKernels | null {
@@ -164,7 +152,7 @@ function forwardKernel(
   const gates = be.makeOutput([time, batch, g], "float32");
   const hn = be.makeOutput([time, batch, units], "float32");
   const native = nativeOf(attrs?.js);
-  const gemm = heapGemm(be);
+  const gemm = installedHeapGemm(be);
   const hsO = offsetOf(be, hs.dataId), gO = offsetOf(be, gates.dataId);
   const hnO = offsetOf(be, hn.dataId), xO = offsetOf(be, xw.dataId);
   const rO = offsetOf(be, r.dataId), bO = offsetOf(be, bh.dataId);
@@ -200,7 +188,7 @@ function backwardKernel(
   const dgx = be.makeOutput([time, batch, g], "float32");
   const dgh = be.makeOutput([time, batch, g], "float32");
   const native = nativeOf(attrs?.js);
-  const gemm = heapGemm(be);
+  const gemm = installedHeapGemm(be);
   const dyO = offsetOf(be, dhs.dataId), hsO = offsetOf(be, hs.dataId);
   const gO = offsetOf(be, gates.dataId), hnO = offsetOf(be, hn.dataId);
   const dgxO = offsetOf(be, dgx.dataId), dghO = offsetOf(be, dgh.dataId);
@@ -222,8 +210,6 @@ function backwardKernel(
   return [dgx, dgh];
 }
 
-let kernelsRegistered = false;
-
 /**
  * Register {@link GRU_FORWARD} and {@link GRU_BACKWARD} for the wasm backend
  * (idempotent; a kernel already registered under the name is kept).
@@ -234,17 +220,8 @@ let kernelsRegistered = false;
  * ```
  */
 export function registerWasmGruKernels(): void {
-  if (kernelsRegistered) return;
-  for (
-    const [name, fn] of [[GRU_FORWARD, forwardKernel], [GRU_BACKWARD, backwardKernel]] as const
-  ) {
-    if (!tf.getKernel(name, "wasm")) {
-      tf.registerKernel({
-        kernelName: name,
-        backendName: "wasm",
-        kernelFunc: fn as unknown as tf.KernelFunc,
-      });
-    }
-  }
-  kernelsRegistered = true;
+  registerMissingWasmKernels([
+    [GRU_FORWARD, forwardKernel as unknown as tf.KernelFunc],
+    [GRU_BACKWARD, backwardKernel as unknown as tf.KernelFunc],
+  ]);
 }

@@ -14,7 +14,8 @@
  * ```
  * @module
  */
-import type { HeapGemm } from "./heap_gemm.ts";
+import * as tf from "@tensorflow/tfjs";
+import { type BackendWasm, type HeapGemm, wasmHeapGemm } from "./heap_gemm.ts";
 import type { NativeKernels } from "./native.ts";
 
 /** What was installed. */
@@ -53,4 +54,36 @@ export function installedWasmKernels(): InstalledKernels | null {
  */
 export function setInstalledWasmKernels(kernels: InstalledKernels | null): void {
   installed = kernels;
+}
+
+/**
+ * The GEMM lib/backend installed (OpenBLAS on the BLAS path), else the wasm
+ * backend's own matmul (stock kernels): what the fused heap kernels call.
+ *
+ * @example
+ * ```ts
+ * installedHeapGemm(backend).sgemm(false, false, m, n, k, aOff, bOff, cOff, false);
+ * ```
+ */
+export function installedHeapGemm(backend: BackendWasm): HeapGemm {
+  return installed?.gemm ?? wasmHeapGemm(backend);
+}
+
+/**
+ * Register kernels on the wasm backend under names not registered yet
+ * (idempotent: a kernel already registered under a name is kept).
+ *
+ * @example
+ * ```ts
+ * registerMissingWasmKernels([["HarGruForward", forwardKernel]]);
+ * ```
+ */
+export function registerMissingWasmKernels(
+  kernels: readonly (readonly [string, tf.KernelFunc])[],
+): void {
+  for (const [kernelName, kernelFunc] of kernels) {
+    if (!tf.getKernel(kernelName, "wasm")) {
+      tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+    }
+  }
 }

@@ -34,17 +34,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  type BackendWasm,
-  heapAlloc,
-  heapF32,
-  heapFree,
-  type HeapGemm,
-  offsetOf,
-  wasmHeapGemm,
-} from "./heap_gemm.ts";
+import { type BackendWasm, heapAlloc, heapF32, heapFree, offsetOf } from "./heap_gemm.ts";
 // not install.ts: it loads the wasm backend, which would become tfjs' default backend
-import { installedWasmKernels } from "./installed.ts";
+import { installedHeapGemm, registerMissingWasmKernels } from "./installed.ts";
 
 /**
  * Name of the forward kernel (wasm). Inputs: `x` `[batch, time, features]`,
@@ -99,14 +91,6 @@ export function fastTanh(z: number): number {
  */
 export function fastSigmoid(x: number): number {
   return 0.5 + 0.5 * fastTanh(0.5 * x);
-}
-
-/**
- * The GEMM lib/backend installed (OpenBLAS on the BLAS path), else the wasm
- * backend's own matmul (stock kernels).
- */
-function heapGemm(backend: BackendWasm): HeapGemm {
-  return installedWasmKernels()?.gemm ?? wasmHeapGemm(backend);
 }
 
 /** Sizes, flags and heap offsets (float32 elements) of one forward kernel call. */
@@ -234,7 +218,7 @@ function forwardKernel(
     k,
   };
   const w = offsetOf(be, weights.dataId);
-  const gemm = heapGemm(be);
+  const gemm = installedHeapGemm(be);
   fillStepInputs(heapF32(be), L, offsetOf(be, x.dataId), features, k === units + features + 1);
   for (let t = 0; t < time; t++) {
     // z_t = [h_{t-1} | x_t | 1] · [R; W; b], into the step's slice of gates
@@ -337,7 +321,7 @@ function backwardKernel(
     dz: offsetOf(be, dz.dataId),
   };
   const rTOff = offsetOf(be, rT.dataId);
-  const gemm = heapGemm(be);
+  const gemm = installedHeapGemm(be);
   const dcNext = new Float64Array(batch * units);
   const dhNext = heapAlloc(be, batch * units); // dh_{t-1} = dz_t · Rᵀ, [batch, units]
   try {
@@ -354,8 +338,6 @@ function backwardKernel(
   return dz;
 }
 
-let kernelsRegistered = false;
-
 /**
  * Register {@link LSTM_FORWARD} and {@link LSTM_BACKWARD} for the wasm
  * backend (idempotent; a kernel already registered under the name is kept).
@@ -366,17 +348,8 @@ let kernelsRegistered = false;
  * ```
  */
 export function registerWasmLstmKernels(): void {
-  if (kernelsRegistered) return;
-  for (
-    const [name, fn] of [[LSTM_FORWARD, forwardKernel], [LSTM_BACKWARD, backwardKernel]] as const
-  ) {
-    if (!tf.getKernel(name, "wasm")) {
-      tf.registerKernel({
-        kernelName: name,
-        backendName: "wasm",
-        kernelFunc: fn as unknown as tf.KernelFunc,
-      });
-    }
-  }
-  kernelsRegistered = true;
+  registerMissingWasmKernels([
+    [LSTM_FORWARD, forwardKernel as unknown as tf.KernelFunc],
+    [LSTM_BACKWARD, backwardKernel as unknown as tf.KernelFunc],
+  ]);
 }

@@ -88,11 +88,7 @@ export function torchGruSequence(
       tf.Tensor1D,
       tf.Tensor1D,
     ];
-    // input projection of every step at once, time-major: [t, n, 3h]
-    const xw = tf.tidy(() =>
-      tf.fused.matMul({ a: xs.reshape([n * t, f]), b: w, bias: b }).reshape([n, t, 3 * h])
-        .transpose([1, 0, 2])
-    );
+    const xw = inputProjection(xs, w, b);
     const steps = tf.unstack(xw, 0);
     xw.dispose();
     const keep: {
@@ -215,7 +211,7 @@ function gruOnHeap(
   seq: boolean,
   js: boolean,
 ): tf.Tensor {
-  const [n, t, f] = x.shape;
+  const [n, t] = x.shape;
   const h = recurrentKernel.shape[0];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[5] as tf.GradSaveFunc;
@@ -226,11 +222,7 @@ function gruOnHeap(
       tf.Tensor1D,
       tf.Tensor1D,
     ];
-    // x_t·W + b of every step, time-major: [t, n, 3h]
-    const xw = tf.tidy(() =>
-      tf.fused.matMul({ a: xs.reshape([n * t, f]), b: w, bias: b }).reshape([n, t, 3 * h])
-        .transpose([1, 0, 2])
-    );
+    const xw = inputProjection(xs, w, b);
     const [hs, gates, hn] = tf.engine().runKernel(
       GRU_FORWARD,
       { xw, recurrentKernel: r, recurrentBias: bh },
@@ -283,4 +275,13 @@ function heapGruGradients(
     const dx = tf.matMul(dXw, w, false, true).reshape([n, t, f]);
     return [dx, dW, dR, dB, dBh];
   });
+}
+
+/** `x_t·W + b` of every step at once (one matmul), time-major: `[time, batch, 3·units]`. */
+function inputProjection(xs: tf.Tensor3D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor3D {
+  const [n, t, f] = xs.shape;
+  return tf.tidy(() =>
+    tf.fused.matMul({ a: xs.reshape([n * t, f]), b: w, bias: b }).reshape([n, t, w.shape[1]])
+      .transpose([1, 0, 2])
+  );
 }
