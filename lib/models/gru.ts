@@ -26,6 +26,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { GRU_BACKWARD, GRU_FORWARD, registerWasmGruKernels } from "../backend/gru_kernels.ts";
 
+/** The op's inputs: x, kernel, recurrent kernel, bias, recurrent bias. */
+type GruInputs = [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+
 /** Options of {@link torchGruSequence}. */
 export interface TorchGruSequenceOptions {
   /** Return `h` of every step, `[batch, time, units]`, instead of the last step's `[batch, units]`. Default false. */
@@ -81,13 +84,7 @@ export function torchGruSequence(
   }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[5] as tf.GradSaveFunc;
-    const [xs, w, r, b, bh] = args as [
-      tf.Tensor3D,
-      tf.Tensor2D,
-      tf.Tensor2D,
-      tf.Tensor1D,
-      tf.Tensor1D,
-    ];
+    const [xs, w, r, b, bh] = args as GruInputs;
     const xw = inputProjection(xs, w, b);
     const steps = tf.unstack(xw, 0);
     xw.dispose();
@@ -215,13 +212,7 @@ function gruOnHeap(
   const h = recurrentKernel.shape[0];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[5] as tf.GradSaveFunc;
-    const [xs, w, r, b, bh] = args as [
-      tf.Tensor3D,
-      tf.Tensor2D,
-      tf.Tensor2D,
-      tf.Tensor1D,
-      tf.Tensor1D,
-    ];
+    const [xs, w, r, b, bh] = args as GruInputs;
     const xw = inputProjection(xs, w, b);
     const [hs, gates, hn] = tf.engine().runKernel(
       GRU_FORWARD,
