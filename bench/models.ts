@@ -24,6 +24,16 @@
  *   `multiresnet2d-guess` (the `multiresnet` rows of PyTorch results measured
  *   before were that guess and are relabelled).
  * - `lstm`: 1-layer LSTM 128 on 3×100, 6 classes, batch 64.
+ * - `cpc`: the "Don't freeze" CPC encoder of lib/models/dontfreeze_encoders.ts
+ *   (`cpcEncoder()` with its defaults: 3 × [reflect pad 1 → Conv1D k3 no bias
+ *   → ReLU → Dropout 0.2] of 32/64/128 filters → 2-layer PyTorch-convention
+ *   GRU 256 with inter-layer dropout 0.2 → last step, 722,208 parameters)
+ *   plus a Dense(6) softmax head, on 3 × 100 windows (channels-last
+ *   `[batch, 100, 3]`), 6-class CE, batch 256 (the paper's laptop downstream
+ *   batch). Its GRU is lib/models/gru.ts `torchGruSequence` (the heap kernels
+ *   on the wasm backend). bench/torch_reference.py's `Cpc` has the same layers
+ *   (`nn.Conv1d(bias=False, padding_mode="reflect")`, `nn.GRU(128, 256,
+ *   num_layers=2, dropout=0.2)`) and trainable parameter count (723,750).
  *
  * @example
  * ```ts
@@ -35,6 +45,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ParallelModel } from "../lib/backend/parallel.ts";
 import { batchNormalization } from "../lib/models/batchnorm.ts";
+import { cpcEncoder } from "../lib/models/dontfreeze_encoders.ts";
+import { harnetDense } from "../lib/models/heads.ts";
 import { FastLSTM } from "../lib/models/lstm.ts";
 import {
   multiResNet,
@@ -51,7 +63,13 @@ import { teraBatch } from "../lib/pretext/tera.ts";
 import { maskedL1Loss } from "../lib/train/losses.ts";
 
 /** Names of the benchmark models. */
-export type BenchModelName = "transformer" | "selfpab" | "resnet1d" | "multiresnet" | "lstm";
+export type BenchModelName =
+  | "transformer"
+  | "selfpab"
+  | "resnet1d"
+  | "multiresnet"
+  | "lstm"
+  | "cpc";
 
 /** All benchmark models. */
 export const BENCH_MODELS: readonly BenchModelName[] = [
@@ -60,6 +78,7 @@ export const BENCH_MODELS: readonly BenchModelName[] = [
   "resnet1d",
   "multiresnet",
   "lstm",
+  "cpc",
 ];
 
 /** Options for {@link buildBenchModel}. */
@@ -94,6 +113,9 @@ export const BENCH_MODEL_LABELS: Record<BenchModelName, string> = {
     "Gjoreski et al.'s Multi-ResNet (lib/models/multi_resnet.ts defaults: 3 axes × 80 samples " +
     "+ 7×17 spectrograms, 3 blocks, 18 classes); PyTorch: the same layers",
   lstm: "LSTM 128, 3×100",
+  cpc: "Don't-freeze CPC encoder (lib/models/dontfreeze_encoders.ts cpcEncoder defaults: 3 " +
+    "reflect-padded convs 32/64/128 → 2-layer GRU 256, dropout 0.2) + Dense(6), 3×100; " +
+    "PyTorch: the same layers",
 };
 
 /** Output classes of the classifiers (one-hot labels of {@link benchBatch}). */
@@ -101,6 +123,7 @@ export const BENCH_CLASSES: Partial<Record<BenchModelName, number>> = {
   resnet1d: 6,
   multiresnet: 18,
   lstm: 6,
+  cpc: 6,
 };
 
 /** Default batch per model (the issue's laptop configuration). */
@@ -110,6 +133,7 @@ export const DEFAULT_BATCH: Record<BenchModelName, number> = {
   resnet1d: 64,
   multiresnet: 256,
   lstm: 64,
+  cpc: 256,
 };
 
 /** Arguments of {@link benchReplica} (structured-clonable: sent to workers). */
@@ -138,6 +162,8 @@ export function benchReplica(args: BenchReplicaArgs): ParallelModel {
       return layersReplica(multiResNet({ ...BENCH_MULTIRESNET, seed }));
     case "lstm":
       return layersReplica(lstm(seed));
+    case "cpc":
+      return layersReplica(cpc(seed));
     default:
       throw new Error(`benchReplica: unknown model '${(args as { name: string }).name}'`);
   }
@@ -191,6 +217,7 @@ export function benchBatch(name: BenchModelName, batch: number, seed: number): B
         };
       }
       case "lstm":
+      case "cpc":
         return { inputs: [rn([batch, 100, 3], 0)], targets: [labels()] };
     }
   });
@@ -275,6 +302,19 @@ function lstm(seed: number): tf.LayersModel {
   }).apply(inp) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 6, kernelInitializer: init(seed + 2) }).apply(h);
   return tf.model({ inputs: inp, outputs: out as tf.SymbolicTensor });
+}
+
+/**
+ * The CPC benchmark classifier: lib/models/dontfreeze_encoders.ts
+ * `cpcEncoder` with its defaults (`[batch, 100, 3]` → `[batch, 256]`, training
+ * mode: its dropouts active) and a Dense(6) logit layer (PyTorch `nn.Linear`
+ * init), one flat functional model.
+ */
+function cpc(seed: number): tf.LayersModel {
+  const enc = cpcEncoder({ seed });
+  const out = harnetDense("classifier_logits", BENCH_CLASSES.cpc!, seed + 1, false, "torch")
+    .apply(enc.outputs[0]) as tf.SymbolicTensor;
+  return tf.model({ inputs: enc.inputs, outputs: out, name: "bench_cpc" });
 }
 
 /** Softmax cross-entropy of logits against one-hot labels. */

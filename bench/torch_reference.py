@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference for `deno task bench:train`: the same five benchmark
+"""PyTorch reference for `deno task bench:train`: the same six benchmark
 models as bench/models.ts (same shapes, batch sizes, losses, Adam), timed
 per training step on this machine's CPU. bench/train_bench.ts runs it in
 the same invocation (`--json`) unless given `--no-torch`.
@@ -188,6 +188,31 @@ class Lstm(nn.Module):
         return self.fc(h[-1])
 
 
+class Cpc(nn.Module):
+    """The "Don't freeze" CPC encoder as lib/models/dontfreeze_encoders.ts `cpcEncoder()` builds it
+    with its defaults (bench/models.ts `cpc`): 3 x [reflect pad 1 -> Conv1d(k=3, no bias) -> ReLU ->
+    Dropout(0.2)] of 32/64/128 filters on [B, 3, 100], then a 2-layer GRU 256 (inter-layer dropout
+    0.2) over the 100 steps, its last step (256-d) -> Linear(256, 6). 722,208 encoder parameters
+    (31,008 conv + 296,448 + 394,752 GRU) + 1,542 head = 723,750."""
+
+    def __init__(self, channels=3, filters=(32, 64, 128), units=256, layers=2, dropout=0.2,
+                 classes=6):
+        super().__init__()
+        convs, cin = [], channels
+        for f in filters:
+            convs += [nn.Conv1d(cin, f, 3, padding=1, padding_mode="reflect", bias=False),
+                      nn.ReLU(), nn.Dropout(dropout)]
+            cin = f
+        self.convs = nn.Sequential(*convs)
+        self.gru = nn.GRU(cin, units, num_layers=layers, dropout=dropout, batch_first=True)
+        self.fc = nn.Linear(units, classes)
+
+    def forward(self, x):
+        z = self.convs(x).transpose(1, 2)  # [B, 100, 128]
+        c, _ = self.gru(z)
+        return self.fc(c[:, -1])
+
+
 class Transformer(nn.Module):
     """SelfPAB-style: 2 post-norm layers, d_model 128, 8 heads, FFN 512, on 119 x 156."""
 
@@ -226,7 +251,7 @@ class SelfPAB(nn.Module):
 
 
 BATCH = {"transformer": 32, "selfpab": 8, "resnet1d": 64, "multiresnet": 256, "lstm": 64,
-         "multiresnet2d-guess": 256}
+         "cpc": 256, "multiresnet2d-guess": 256}
 # classes of the classifiers (bench/models.ts BENCH_CLASSES)
 CLASSES = {"multiresnet": 18}
 
@@ -264,6 +289,9 @@ def build(name, batch):
         return model, lambda: F.cross_entropy(model(raw, spec), labels)
     if name == "lstm":
         model, x = Lstm(), torch.randn(batch, 100, 3, generator=g)
+        return model, lambda: F.cross_entropy(model(x), labels)
+    if name == "cpc":
+        model, x = Cpc(), torch.randn(batch, 3, 100, generator=g)
         return model, lambda: F.cross_entropy(model(x), labels)
     raise ValueError(name)
 
@@ -318,7 +346,7 @@ def blas_in_use():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="transformer,selfpab,resnet1d,multiresnet,lstm")
+    ap.add_argument("--models", default="transformer,selfpab,resnet1d,multiresnet,lstm,cpc")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
