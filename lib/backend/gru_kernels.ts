@@ -20,9 +20,8 @@
  *   `dh_{t-1} += dgh_t·Rᵀ`. The weight gradients and `dx` are the caller's,
  *   one matmul over all steps each.
  *
- * Each step of tfjs ops costs a dozen kernel launches and temporaries; on a
- * CPC batch (256 windows × 100 steps × 256 units) the gate arithmetic was
- * ~80 % of the GRU's time, the GEMMs the rest.
+ * Each step of tfjs ops costs a dozen kernel launches and temporaries;
+ * bench/models.ts `cpc` measures the CPC encoder's training step.
  *
  * @example
  * ```ts

@@ -73,7 +73,8 @@ Deno.test("torch reference file: rows of the 2-D-conv guess are not a multiresne
   }
 });
 
-Deno.test("torch_reference.py MultiResNet: the same trainable parameters (when a python has torch)", async () => {
+/** torch_reference.py's `model` at batch 256 has `params` trainable parameters and takes a finite step. */
+async function torchHasParams(model: string, params: number): Promise<void> {
   const t = await findTorchPython();
   if (!t.ok) {
     console.warn(`SKIP: python3 without torch (${t.reason})`);
@@ -81,15 +82,18 @@ Deno.test("torch_reference.py MultiResNet: the same trainable parameters (when a
   }
   const run = await runTorchReference({
     python: t.python,
-    models: ["multiresnet"],
+    models: [model],
     threads: 1,
     steps: 1,
     warmup: 0,
   });
   const row = run.results[0];
-  assertEquals([row.model, row.batch, row.params], ["multiresnet", 256, MULTIRESNET_TRAINABLE]);
+  assertEquals([row.model, row.batch, row.params], [model, 256, params]);
   assert(row.medianStepMs > 0 && Number.isFinite(row.lossLast));
-});
+}
+
+Deno.test("torch_reference.py MultiResNet: the same trainable parameters (when a python has torch)", () =>
+  torchHasParams("multiresnet", MULTIRESNET_TRAINABLE));
 
 Deno.test("bench cpc: lib/models/dontfreeze_encoders.ts cpcEncoder defaults + Dense(6), one finite step", async () => {
   await tf.setBackend("cpu");
@@ -108,20 +112,5 @@ Deno.test("bench cpc: lib/models/dontfreeze_encoders.ts cpcEncoder defaults + De
   m.dispose();
 });
 
-Deno.test("torch_reference.py Cpc: the same trainable parameters (when a python has torch)", async () => {
-  const t = await findTorchPython();
-  if (!t.ok) {
-    console.warn(`SKIP: python3 without torch (${t.reason})`);
-    return;
-  }
-  const run = await runTorchReference({
-    python: t.python,
-    models: ["cpc"],
-    threads: 1,
-    steps: 1,
-    warmup: 0,
-  });
-  const row = run.results[0];
-  assertEquals([row.model, row.batch, row.params], ["cpc", 256, CPC_TRAINABLE]);
-  assert(row.medianStepMs > 0 && Number.isFinite(row.lossLast));
-});
+Deno.test("torch_reference.py Cpc: the same trainable parameters (when a python has torch)", () =>
+  torchHasParams("cpc", CPC_TRAINABLE));
