@@ -133,12 +133,35 @@ Deno.test("pretrainSelfpab: validation masked L1 falls below the mean predictor;
 });
 
 /**
+ * Distance between two runs' weights, per tensor: ‖a − b‖₂ / max(1, ‖a‖₂).
+ * Element-wise closeness is the wrong test: Adam moves a weight whose
+ * gradient is near zero by ±lr·m/√v whatever the gradient's size, so a
+ * rounding difference that flips such a gradient's sign moves that one weight
+ * by ~lr. Per tensor, that is a rounding-sized change; another seed changes
+ * the whole tensor.
+ */
+function weightDistances(a: tf.LayersModel, b: tf.LayersModel): number[] {
+  const wa = weightsOf(a), wb = weightsOf(b);
+  assertEquals(wa.map((w) => w.length), wb.map((w) => w.length));
+  return wa.map((w, i) => {
+    let d = 0, n = 0;
+    w.forEach((v, j) => {
+      d += (v - wb[i][j]) ** 2;
+      n += v * v;
+    });
+    return Math.sqrt(d) / Math.max(1, Math.sqrt(n));
+  });
+}
+
+/**
  * Two runs of one seed agree: the same steps and learning rates, losses to
- * 1e-6 relative, weights to 1e-4. Not bit for bit: under the loaded parallel
- * suite, summation order moves losses by ~1e-8 relative, and Adam turns that
- * into up to ~3e-5 on weights whose gradient is near zero (its step is
- * ±lr·m/√v whatever the gradient's size). A seeding fault moves the losses by
- * percent (the other-seed check below).
+ * 1e-6 relative, each weight tensor to 1e-3 ({@link weightDistances}). Not
+ * bit for bit: the parallel suite runs test modules as workers of one
+ * process, which share OpenBLAS's thread count, and OpenBLAS sums some
+ * products in another order at 1 thread than at 2 (another module's worker
+ * can set 1 while this one runs). That moves losses by ~1e-8 relative.
+ * A seeding fault moves the losses by percent and the weights by O(1) (the
+ * other-seed checks below).
  */
 function assertSameRun(
   a: Awaited<ReturnType<typeof pretrainSelfpab>>,
@@ -152,9 +175,9 @@ function assertSameRun(
     close(h.trainL1, hb[i].trainL1, 1e-6, `trainL1 at step ${h.step}`);
     close(h.valL1, hb[i].valL1, 1e-6, `valL1 at step ${h.step}`);
   });
-  const wa = weightsOf(a.model), wb = weightsOf(b.model);
-  assertEquals(wa.map((w) => w.length), wb.map((w) => w.length));
-  wa.forEach((w, i) => w.forEach((v, j) => close(v, wb[i][j], 1e-4, `weight ${i}[${j}]`)));
+  weightDistances(a.model, b.model).forEach((d, i) =>
+    assert(d <= 1e-3, `weight tensor ${i}: relative distance ${d}`)
+  );
 }
 
 Deno.test("pretrainSelfpab: same seed → same history and weights; another seed differs", async () => {
@@ -168,6 +191,9 @@ Deno.test("pretrainSelfpab: same seed → same history and weights; another seed
     assertEquals(a.trivial, b.trivial);
     assert(Math.abs(a.history[2].valL1 - c.history[2].valL1) > 1e-3);
     assert(a.trivial.mean !== c.trivial.mean); // other validation crops
+    // the weight metric tells seeds apart: most tensors move by far more than 1e-3
+    const dc = weightDistances(a.model, c.model);
+    assert(dc.filter((d) => d > 1e-2).length > dc.length / 2, `other seed: ${dc.join(", ")}`);
   } finally {
     for (const r of [a, b, c]) r.model.dispose();
   }
