@@ -67,13 +67,22 @@ Deno.test("decompression limits: ratio past the floor, absolute cap, configurabl
     DataFormatError,
     "cut.gz: corrupt",
   );
-  // the environment overrides the defaults (set and restored synchronously)
-  const before = Deno.env.get("HAR_DECOMPRESS_MAX_RATIO");
-  Deno.env.set("HAR_DECOMPRESS_MAX_RATIO", "1000");
-  const lim = resolveLimits();
-  if (before === undefined) Deno.env.delete("HAR_DECOMPRESS_MAX_RATIO");
-  else Deno.env.set("HAR_DECOMPRESS_MAX_RATIO", before);
-  assertEquals(lim.maxRatio, 1000);
+  // the environment overrides the defaults; set in a child process, since test
+  // modules share this process's environment
+  const mod = new URL("../../lib/data/decompress.ts", import.meta.url).href;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `const { resolveLimits } = await import(${JSON.stringify(mod)});
+       console.log(JSON.stringify(resolveLimits()));`,
+    ],
+    env: { HAR_DECOMPRESS_MAX_RATIO: "1000" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)).maxRatio, 1000);
+  assertEquals(resolveLimits({ maxRatio: 7 }).maxRatio, 7);
 });
 
 Deno.test("zip bomb with an honest header is refused before inflating, naming archive and entry", async () => {

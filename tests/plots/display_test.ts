@@ -47,9 +47,8 @@ Deno.test("figureName sanitises, rejects empty names", () => {
 });
 
 Deno.test("show outside Jupyter: one stdout line, records figures by name", async () => {
+  // whether $HAR_FIGURES_DIR is set does not change what is printed or kept in memory
   assertEquals(isJupyter(), false);
-  const prev = Deno.env.get(FIGURES_DIR_ENV);
-  Deno.env.delete(FIGURES_DIR_ENV);
   clearShownFigures();
   try {
     const lines = await captureLog(async () => {
@@ -69,21 +68,27 @@ Deno.test("show outside Jupyter: one stdout line, records figures by name", asyn
     );
   } finally {
     clearShownFigures();
-    if (prev !== undefined) Deno.env.set(FIGURES_DIR_ENV, prev);
   }
 });
 
 Deno.test("show records into $HAR_FIGURES_DIR; readRecordedFigures keeps the last per name", async () => {
   const tmp = await tempDir();
-  const prev = Deno.env.get(FIGURES_DIR_ENV);
-  Deno.env.set(FIGURES_DIR_ENV, join(tmp.path, "figs"));
-  clearShownFigures();
+  // $HAR_FIGURES_DIR is set in a child process: test modules share this
+  // process's environment, and another module's show() could record meanwhile
+  const mod = new URL("../../lib/plots/display.ts", import.meta.url).href;
+  const code = `const { show } = await import(${JSON.stringify(mod)});
+    const fig = (text) => ({ data: [{ type: "bar", x: ["a"], y: [1] }], layout: { title: { text } } });
+    await show(fig("one"), { name: "a" });
+    await show(fig("two"), { name: "b" });
+    await show(fig("one again"), { name: "a" });`;
   try {
-    await captureLog(async () => {
-      await show(fig("one"), { name: "a" });
-      await show(fig("two"), { name: "b" });
-      await show(fig("one again"), { name: "a" });
-    });
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env: { [FIGURES_DIR_ENV]: join(tmp.path, "figs") },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
     const manifest = await Deno.readTextFile(join(tmp.path, "figs", FIGURES_MANIFEST));
     assertEquals(manifest.trim().split("\n").length, 3);
     const rec = await readRecordedFigures(join(tmp.path, "figs"));
@@ -97,9 +102,6 @@ Deno.test("show records into $HAR_FIGURES_DIR; readRecordedFigures keeps the las
       "line 4: not JSON",
     );
   } finally {
-    clearShownFigures();
-    if (prev === undefined) Deno.env.delete(FIGURES_DIR_ENV);
-    else Deno.env.set(FIGURES_DIR_ENV, prev);
     await tmp.cleanup();
   }
 });
