@@ -4,12 +4,12 @@
  *
  * Runs the Yuan et al. multi-task self-supervision experiment end to end
  * (lib/experiments/yuan) and writes its results to `results/yuan/` (long:
- * `results/yuan-long-v2/`, smoke: `.cache/yuan/smoke`). Long stages checkpoint; `--resume` continues a
+ * `results/yuan-long-v3/`, smoke: `.cache/yuan/smoke`). Long stages checkpoint; `--resume` continues a
  * killed run where it stopped.
  *
  * Example (the committed long run, in the background; re-run the same
  * command after an interruption):
- *   nohup deno task yuan --scale long --resume > /tmp/yuan-long.out 2>&1 &  (the run writes results/yuan-long-v2/run.log itself)
+ *   nohup deno task yuan --scale long --resume > /tmp/yuan-long.out 2>&1 &  (the run writes results/yuan-long-v3/run.log itself)
  */
 import { cliMain, intFlag, listFlag } from "../lib/cli.ts";
 import {
@@ -33,9 +33,9 @@ const USAGE = `usage: deno task yuan [--scale ${YUAN_SCALES.join("|")}] [--resum
        [--stages ${YUAN_STAGES.join(",")}] [--datasets adl,wisdm] [--weights harnet10.mdl]
        [--seed N] [--debug]
 
-  --scale <s>      experiment size (default laptop; long writes results/yuan-long-v2)
+  --scale <s>      experiment size (default laptop; long writes results/yuan-long-v3)
   --resume         continue a killed run where it stopped
-  --out <dir>      output folder (default by scale: results/yuan, results/yuan-long-v2, .cache/yuan/smoke)
+  --out <dir>      output folder (default by scale: results/yuan, results/yuan-long-v3, .cache/yuan/smoke)
   --stages <list>  run only these stages (comma-separated)
   --datasets <l>   downstream datasets (comma-separated: adl, wisdm)
   --weights <f>    start from a PyTorch harnet10 checkpoint instead of pre-training
@@ -49,9 +49,9 @@ interface YuanFlags extends ExperimentFlags<YuanScale> {
   seed?: number;
 }
 
-/** Where each scale's committed run lives (laptop and paper share results/yuan; long is v2). */
+/** Where each scale's committed run lives (laptop and paper share results/yuan; long is v3: v2 is the 60-epoch run). */
 const YUAN_OUT: Partial<Record<YuanScale, string>> = {
-  long: "results/yuan-long-v2",
+  long: "results/yuan-long-v3",
   paper: "results/yuan",
 };
 

@@ -26,6 +26,7 @@ import { CheckpointError, ConfigError } from "../../lib/errors.ts";
 import { readCheckpoint, writeCheckpoint } from "../../lib/train/checkpoint.ts";
 import { exportStateDict, saveTorchStateDict } from "../../lib/models/mod.ts";
 import type { Windows } from "../../lib/data/types.ts";
+import { exists } from "../../lib/data/paths.ts";
 import { rng } from "../../lib/random.ts";
 import { leaveOneSubjectOut, makeFolds } from "../../lib/data/splits.ts";
 import { multitaskLoss, multitaskSource } from "../../lib/pretext/multitask_source.ts";
@@ -322,7 +323,11 @@ Deno.test("runYuan smoke end to end: every stage writes results; --resume recomp
     assert(still.valStd <= still.val, JSON.stringify(still));
     const md = await Deno.readTextFile(join(tmp.path, "summary.md"));
     assert(md.includes("0.829") && md.includes("Expectations"));
-    // resume: everything read back, identical numbers, no training
+    // resume on a new machine (the git-ignored checkpoints gone): everything
+    // read back, identical numbers, no training; every pre-training's weights
+    // (the amount ablation's too) live in weights/, which is committed
+    await Deno.remove(join(tmp.path, "checkpoints"), { recursive: true });
+    assert(exists(join(tmp.path, "weights", "mtl-f50.bin")));
     const logs2: string[] = [];
     const r2 = await runYuan(spec, {
       outDir: tmp.path,

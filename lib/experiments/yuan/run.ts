@@ -10,7 +10,8 @@
  *
  * Everything lands in `outDir` as soon as it is computed, atomically:
  * `run.json` (spec, commit, backend, durations, data checksums),
- * `pretrain/<name>-history.json`, `weights/mtl.bin`,
+ * `pretrain/<name>-history.json`, `weights/<name>.bin` (`mtl`, and
+ * `mtl-f<pct>` for the amount ablation),
  * `folds/<benchmark>/<setting>/<fold>.json` (one `RunResult` each),
  * `summary.{md,csv,json}`, `summary-pooled.md`, `ablations/…` +
  * `ablations/summary.json`, `umap/<dataset>.json`. Training checkpoints go
@@ -330,7 +331,9 @@ async function yuanBody(
     name: string,
   ): Promise<{ model: tf.LayersModel; history: EpochRecord[] }> => {
     const model = buildYuanModel(spec, "mtl");
-    const wPath = name === "mtl" ? join(out, "weights", "mtl.bin") : ck(`${name}.bin`);
+    // in weights/ (committed), not checkpoints/ (git-ignored): a later session
+    // on another machine resumes the ablation without pre-training again
+    const wPath = join(out, "weights", `${name}.bin`);
     const p = spec.pretrain;
     const stdLoss = lossFromSpec(multitaskLoss() as BuiltinLossSpec);
     let trained = false;

@@ -8,14 +8,15 @@
  *   quarter of harnet10's widths), 1,536 pre-training steps (only the
  *   scaling head learns in that time), training windows per fold capped.
  *   Outputs in `results/yuan/`.
- * - `long`: the `laptop10` harnet pre-trained for 15,360 steps (long enough
- *   for all four pretext heads to leave chance; a PyTorch re-implementation
- *   needs ~10 k steps for permutation), following ssl-wearables' options
- *   (Adam with amsgrad, its initialisation incl. PyTorch's default head
- *   biases), held-out accuracy
- *   on uniform and std-drawn windows, downstream on all training windows.
- *   A few hours on 2 cores, resumable piece by piece; outputs in
- *   `results/yuan-long/`.
+ * - `long`: the `laptop10` harnet pre-trained for 30,720 steps (long enough
+ *   for all four pretext heads to leave chance: a PyTorch re-implementation
+ *   needs ~10 k steps for permutation, and our 15,360-step run,
+ *   `results/yuan-long-v2/`, had it at only 0.56), following ssl-wearables'
+ *   options (Adam with amsgrad, its initialisation incl. PyTorch's default
+ *   head biases), held-out accuracy on uniform and std-drawn windows,
+ *   downstream on all training windows. About 5 hours on 2 cores (70 min
+ *   per pre-training, three with the amount ablation), resumable piece by
+ *   piece; outputs in `results/yuan-long-v3/`.
  * - `paper`: the exact harnet10 (1024-d features, 1024 → 512 → classes
  *   classifier) and ssl-wearables' downstream hyper-parameters (Adam lr 1e-4,
  *   batch 64 … early stopping patience 5); for bigger machines.
@@ -300,8 +301,8 @@ export const YUAN_SPECS: Record<YuanScale, YuanSpec> = {
       stepSec: 10,
       maxWindowsPerSource: null,
       fraction: 1,
-      epochs: 60,
-      windowsPerEpoch: 16384, // 256 steps per epoch, 15,360 in all
+      epochs: 120,
+      windowsPerEpoch: 16384, // 256 steps per epoch, 30,720 in all (v2 ran 60 epochs)
       batchSize: 64,
       lr: 1e-3,
       amsgrad: true,
