@@ -56,8 +56,8 @@ export const GRU_FORWARD = "HarGruForward";
 
 /**
  * Name of the backward kernel (wasm). Inputs: `dhs` `[time, batch, units]`
- * (dL/dh_t of every step's output, time-major; zeros where a step's output
- * is unused), `hs`, `gates`, `hn` (forward outputs) and `recurrentKernelT`
+ * (dL/dh_t of every step's output, time-major), or `[1, batch, units]` for
+ * the last step's only (a layer that returns only its last state), `hs`, `gates`, `hn` (forward outputs) and `recurrentKernelT`
  * `[3·units, units]` (Rᵀ, so each step's GEMM is a plain A·B). Attr `js` as
  * {@link GRU_FORWARD}. Outputs: `dgx` and `dgh` `[time, batch, 3·units]`,
  * the gradients of `x_t·W + b` and of `h_{t-1}·R + b_h`.
@@ -192,11 +192,17 @@ function backwardKernel(
   const gO = offsetOf(be, gates.dataId), hnO = offsetOf(be, hn.dataId);
   const dgxO = offsetOf(be, dgx.dataId), dghO = offsetOf(be, dgh.dataId);
   const rTO = offsetOf(be, rT.dataId);
+  // dhs of the last step only: the other steps' outputs get no gradient (dy < 0)
+  const lastOnly = dhs.shape[0] !== time;
+  if (lastOnly && dhs.shape[0] !== 1) {
+    throw new Error(`${GRU_BACKWARD}: dhs has ${dhs.shape[0]} steps, expected ${time} or 1`);
+  }
   const dh = heapAlloc(be, bu); // dL/dh_t, carried back through the steps
   try {
     heapF32(be).fill(0, dh, dh + bu);
     for (let t = time - 1; t >= 0; t--) {
-      const dy = dyO + t * bu, hp = hsO + t * bu, s = gO + t * bg, n = hnO + t * bu;
+      const dy = lastOnly ? (t === time - 1 ? dyO : -1) : dyO + t * bu;
+      const hp = hsO + t * bu, s = gO + t * bg, n = hnO + t * bu;
       const gx = dgxO + t * bg, gh = dghO + t * bg;
       if (native) native.gruBackwardStep(be.wasm.HEAPU8, dy, dh, hp, s, n, gx, gh, batch, units);
       else backwardStepJs(heapF32(be), dy, dh, hp, s, n, gx, gh, batch, units);

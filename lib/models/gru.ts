@@ -245,12 +245,9 @@ function heapGruGradients(
   const [n, t, f] = xs.shape as [number, number, number];
   const h = r.shape[0];
   return tf.tidy(() => {
-    // dL/dh_t of every step's output, time-major
-    const dhs = seq
-      ? dy.transpose([1, 0, 2])
-      : t === 1
-      ? dy.reshape([1, n, h])
-      : tf.concat([tf.zeros([t - 1, n, h]), dy.reshape([1, n, h])], 0);
+    // dL/dh_t of every step's output, time-major; without sequences only the
+    // last step's (the kernel gives the others none)
+    const dhs = seq ? dy.transpose([1, 0, 2]) : dy.reshape([1, n, h]);
     const [dgx, dgh] = tf.engine().runKernel(
       GRU_BACKWARD,
       { dhs, hs, gates, hn, recurrentKernelT: r.transpose() },
