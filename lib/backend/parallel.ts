@@ -54,12 +54,9 @@
  *
  * OpenBLAS is one library per process: its thread count
  * (`openblas_set_num_threads`) is shared by the workers and the main thread,
- * so while workers run with `blasThreads: 1`, BLAS calls of the main thread
- * are single-threaded too. When the last trainer of the thread is disposed,
- * it restores the count `initBackend` chose (`restoreBlasThreads`), so a
- * later single-thread fit or evaluation uses every core again. OpenBLAS
- * sums some products in another order at 1 thread than at 2: results agree
- * to float rounding, not bit for bit, across that change.
+ * so starting workers with `blasThreads: 1` also makes BLAS calls of the
+ * main thread single-threaded until it calls `initBackend`/`loadOpenBlas`
+ * again (which re-applies its own thread count).
  *
  * When Web Workers are unavailable (a runtime without `Worker`) or fail to
  * start, or when `workers: 0` is asked for, the trainer runs the same model in

@@ -20,7 +20,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BackendPath, restoreBlasThreads } from "./select.ts";
+import type { BackendPath } from "./select.ts";
 import {
   checkLearningRate,
   type FlatOptimizerState,
@@ -204,18 +204,6 @@ export interface ParallelStepOptions {
 }
 
 /**
- * Worker sets of this thread's trainers that may have lowered OpenBLAS's
- * process-wide thread count (`blasThreads`): when the last one stops, the
- * calling thread's count is restored.
- */
-let liveWorkerSets = 0;
-
-function workersStopped(): void {
-  liveWorkerSets = Math.max(0, liveWorkerSets - 1);
-  if (liveWorkerSets === 0) restoreBlasThreads();
-}
-
-/**
  * Data-parallel trainer: N worker replicas, gradients averaged through
  * shared memory, identical optimizer steps in every replica. See the
  * documentation of parallel.ts for the protocol and batch norm.
@@ -283,7 +271,6 @@ export class DataParallelTrainer {
       return local(missing);
     }
     const handles: WorkerHandle[] = [];
-    liveWorkerSets++;
     try {
       const url = new URL("./parallel_worker.ts", import.meta.url).href;
       for (let i = 0; i < n; i++) {
@@ -338,7 +325,6 @@ export class DataParallelTrainer {
       return trainer;
     } catch (e) {
       for (const h of handles) h.terminate();
-      workersStopped();
       const msg = (e as Error).message;
       // a broken model factory fails locally too: report it, do not mask it
       if (!fallback || /model factory|is not a function|must return/.test(msg)) throw e;
@@ -570,6 +556,5 @@ export class DataParallelTrainer {
     }
     await Promise.allSettled(this.handles.map((h) => h.request({ type: "dispose" })));
     for (const h of this.handles) h.terminate();
-    workersStopped();
   }
 }

@@ -18,7 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import "./quiet_tfjs.ts";
-import { type Blas, loadOpenBlas } from "./blas.ts";
+import { loadOpenBlas } from "./blas.ts";
 import { installWasmKernels, uninstallWasmKernels } from "./install.ts";
 import { registerMissingGradients } from "./gradients.ts";
 import { loadNativeKernels } from "./native.ts";
@@ -90,38 +90,10 @@ function envPrefer(): BackendPath[] | undefined {
 }
 
 let current: BackendInfo | null = null;
-/** The OpenBLAS of the current backend (path "blas"), and the thread count it chose. */
-let currentBlas: { blas: Blas; threads: number } | null = null;
 
 /** The last result of {@link initBackend}, or null before the first call. */
 export function backendInfo(): BackendInfo | null {
   return current;
-}
-
-/**
- * OpenBLAS's thread count now (process-wide: Web Workers that load the
- * library set it too), or null when the backend does not use OpenBLAS.
- */
-export function blasThreadsNow(): number | null {
-  return currentBlas?.blas.threads ?? null;
-}
-
-/**
- * Set OpenBLAS's thread count back to the one {@link initBackend} chose.
- * Workers that load OpenBLAS with 1 thread each (`DataParallelTrainer`) lower
- * it for the whole process; the trainer calls this when its last workers
- * stop, so the calling thread's later BLAS calls use every core again. A
- * no-op without OpenBLAS.
- *
- * @example
- * ```ts
- * await initBackend({ threads: 2 });
- * // … workers ran and set 1 thread …
- * restoreBlasThreads(); // blasThreadsNow() === 2
- * ```
- */
-export function restoreBlasThreads(): void {
-  currentBlas?.blas.setThreads(currentBlas.threads);
 }
 
 /**
@@ -156,7 +128,6 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     };
   }
   current = info;
-  if (info.path !== "blas") currentBlas = null;
   if (options.verbose ?? true) {
     console.error(`tfjs backend: ${info.summary}`);
   }
@@ -199,7 +170,6 @@ async function tryPath(
       if (err) return err;
       const nat = nativeKernels(options);
       const k = installWasmKernels({ blas, native: nat.native });
-      currentBlas = { blas, threads: blas.threads };
       const core = blas.coreName || "?";
       const version = blas.config.split(" ").slice(0, 2).join(" ");
       return {

@@ -327,15 +327,3 @@ Deno.test("weightedMetrics: weighted mean per name over the shards that reported
   assertEquals(weightedMetrics([{ a: 1 }, { a: 100, c: 7 }], [1, 0]), { a: 1 });
   assertEquals(weightedMetrics([{}, {}], [0.5, 0.5]), {});
 });
-
-Deno.test("workers lower OpenBLAS's process-wide threads to 1; the last dispose restores initBackend's count", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./_blas_threads_child.ts", import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
-  if (r.skip) return; // no OpenBLAS on this machine
-  assertEquals(r, { start: 2, workersRunning: 1, oneTrainerLeft: 1, allDisposed: 2 });
-});
