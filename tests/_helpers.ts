@@ -35,3 +35,22 @@ export async function haveJupyter(): Promise<boolean> {
   console.warn("SKIP: /usr/bin/python3 with jupyter_client + nbformat not available");
   return false;
 }
+
+/**
+ * Run `code` with `deno eval` in a child process whose environment adds
+ * `env`, and return its stdout (the assertion names stderr on failure). For
+ * tests of environment variables: the parallel suite's test modules share one
+ * process and its environment, so setting one here would reach them too.
+ */
+export async function evalWithEnv(code: string, env: Record<string, string>): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`child process failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}

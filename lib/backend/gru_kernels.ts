@@ -57,7 +57,8 @@ export const GRU_FORWARD = "HarGruForward";
 /**
  * Name of the backward kernel (wasm). Inputs: `dhs` `[time, batch, units]`
  * (dL/dh_t of every step's output, time-major), or `[1, batch, units]` for
- * the last step's only (a layer that returns only its last state), `hs`, `gates`, `hn` (forward outputs) and `recurrentKernelT`
+ * the last step's only (a layer that returns only its last state); `hs`,
+ * `gates`, `hn` (forward outputs) and `recurrentKernelT`
  * `[3·units, units]` (Rᵀ, so each step's GEMM is a plain A·B). Attr `js` as
  * {@link GRU_FORWARD}. Outputs: `dgx` and `dgh` `[time, batch, 3·units]`,
  * the gradients of `x_t·W + b` and of `h_{t-1}·R + b_h`.

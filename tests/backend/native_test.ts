@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { loadNativeKernels } from "../../lib/backend/native.ts";
 import { relErr, seeded, useEngine, valueAndGrads } from "./_grad_util.ts";
+import { evalWithEnv } from "../_helpers.ts";
 
 const native = loadNativeKernels().native;
 const skip = native === null;
@@ -135,14 +136,7 @@ Deno.test("native kernels: clear reasons when they cannot be used", async () => 
     const code = `const { loadNativeKernels } = await import(${JSON.stringify(mod)});
       const r = loadNativeKernels({ cacheDir: ${JSON.stringify(`${dir}/off`)} });
       console.log(JSON.stringify({ native: r.native === null ? null : "loaded", reason: r.reason }));`;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", code],
-      env: { HAR_NATIVE: "0" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert(out.success, new TextDecoder().decode(out.stderr));
-    const off = JSON.parse(new TextDecoder().decode(out.stdout));
+    const off = JSON.parse(await evalWithEnv(code, { HAR_NATIVE: "0" }));
     assertEquals(off.native, null);
     assertMatch(off.reason, /HAR_NATIVE=0/);
   } finally {

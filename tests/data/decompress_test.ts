@@ -7,7 +7,7 @@ import { gunzip } from "../../lib/data/text.ts";
 import { readNpy } from "../../lib/data/npy.ts";
 import { writeZip, ZipArchive } from "../../lib/data/zip.ts";
 import { extractBudget, extractZip, untar, unzip } from "../../lib/data/archive.ts";
-import { tempDir } from "../_helpers.ts";
+import { evalWithEnv, tempDir } from "../_helpers.ts";
 
 const MB = 1024 * 1024;
 const zeros200 = () => new Uint8Array(200 * MB);
@@ -70,18 +70,12 @@ Deno.test("decompression limits: ratio past the floor, absolute cap, configurabl
   // the environment overrides the defaults; set in a child process, since test
   // modules share this process's environment
   const mod = new URL("../../lib/data/decompress.ts", import.meta.url).href;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `const { resolveLimits } = await import(${JSON.stringify(mod)});
-       console.log(JSON.stringify(resolveLimits()));`,
-    ],
-    env: { HAR_DECOMPRESS_MAX_RATIO: "1000" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)).maxRatio, 1000);
+  const out = await evalWithEnv(
+    `const { resolveLimits } = await import(${JSON.stringify(mod)});
+     console.log(JSON.stringify(resolveLimits()));`,
+    { HAR_DECOMPRESS_MAX_RATIO: "1000" },
+  );
+  assertEquals(JSON.parse(out).maxRatio, 1000);
   assertEquals(resolveLimits({ maxRatio: 7 }).maxRatio, 7);
 });
 

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
-import { tempDir } from "../_helpers.ts";
+import { evalWithEnv, tempDir } from "../_helpers.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import {
   clearShownFigures,
@@ -82,13 +82,7 @@ Deno.test("show records into $HAR_FIGURES_DIR; readRecordedFigures keeps the las
     await show(fig("two"), { name: "b" });
     await show(fig("one again"), { name: "a" });`;
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", code],
-      env: { [FIGURES_DIR_ENV]: join(tmp.path, "figs") },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert(out.success, new TextDecoder().decode(out.stderr));
+    await evalWithEnv(code, { [FIGURES_DIR_ENV]: join(tmp.path, "figs") });
     const manifest = await Deno.readTextFile(join(tmp.path, "figs", FIGURES_MANIFEST));
     assertEquals(manifest.trim().split("\n").length, 3);
     const rec = await readRecordedFigures(join(tmp.path, "figs"));

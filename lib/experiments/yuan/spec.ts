@@ -14,8 +14,9 @@
  *   `results/yuan-long-v2/`, had it at only 0.56), following ssl-wearables'
  *   options (Adam with amsgrad, its initialisation incl. PyTorch's default
  *   head biases), held-out accuracy on uniform and std-drawn windows,
- *   downstream on all training windows. About 5 hours on 2 cores (70 min
- *   per pre-training, three with the amount ablation), resumable piece by
+ *   downstream on all training windows. About 5 hours on 2 cores (estimated
+ *   from v2's epoch times: ~70 min per pre-training, three with the amount
+ *   ablation), resumable piece by
  *   piece; outputs in `results/yuan-long-v3/`.
  * - `paper`: the exact harnet10 (1024-d features, 1024 → 512 → classes
  *   classifier) and ssl-wearables' downstream hyper-parameters (Adam lr 1e-4,
