@@ -19,6 +19,7 @@ import {
   PRETEXT_ENCODER,
   PRETEXT_GRID,
   pretextCandidates,
+  type PretextRecord,
   selectConfigs,
 } from "../../../lib/experiments/dontfreeze/mod.ts";
 
@@ -188,6 +189,39 @@ Deno.test("buildDontFreezeResults: the checks fail when the orderings invert", (
   assertEquals(e.E1.holds, false, e.E1.measured);
   assertEquals(e.E2.holds, false, e.E2.measured);
   assertEquals(e.E6.holds, false, e.E6.measured);
+});
+
+Deno.test("buildDontFreezeResults: E7 is not measurable when CPC's best epoch is its last (the same weights)", () => {
+  const spec = smallSpec();
+  const cells = grid((k) => (k === null ? 0.03 : k === 2 ? 0.12 : 0.08));
+  const run = (pretext: "cpc" | "multitask", bestEpoch: number, epochs: number) =>
+    ({
+      pretext,
+      bestEpoch,
+      history: Array.from({ length: epochs }, (_, i) => ({ epoch: i + 1 })),
+    }) as unknown as PretextRecord;
+  const e7 = (pretexts: PretextRecord[]) =>
+    buildDontFreezeResults({
+      spec,
+      cells,
+      pretexts,
+      targetPretexts: [],
+      search: [],
+      expected: expectedDontFreezeCells(spec),
+    }).expectations.find((x) => x.id === "E7")!;
+  // CPC stopped improving before its last epoch: measurable, and holds on these cells
+  const distinct = e7([run("multitask", 5, 10), run("cpc", 7, 10)]);
+  assertEquals(distinct.holds, true, distinct.measured);
+  assert(!distinct.measured.includes("same weights"), distinct.measured);
+  // CPC's validation loss fell to the end: best = last, nothing to compare
+  const same = e7([run("multitask", 5, 10), run("cpc", 10, 10)]);
+  assertEquals(same.holds, null, same.measured);
+  assert(same.measured.includes("best epoch = last epoch for cpc"), same.measured);
+  assert(same.measured.includes("not measurable"), same.measured);
+  // only multi-task's checkpoints coincide: CPC is still measured, multi-task left out of the |gap| check
+  const mtSame = e7([run("multitask", 10, 10), run("cpc", 7, 10)]);
+  assertEquals(mtSame.holds, true, mtSame.measured);
+  assert(mtSame.measured.includes("best epoch = last epoch for multitask"), mtSame.measured);
 });
 
 Deno.test("selectConfigs: per repeat the configuration with the best mean validation F1 over folds", () => {
