@@ -15,6 +15,7 @@ import {
   type DontFreezeSetting,
   dontFreezeSpec,
   dontFreezeSummaryMarkdown,
+  downstreamConvergence,
   expectedDontFreezeCells,
   PRETEXT_ENCODER,
   PRETEXT_GRID,
@@ -222,6 +223,51 @@ Deno.test("buildDontFreezeResults: E7 is not measurable when CPC's best epoch is
   const mtSame = e7([run("multitask", 10, 10), run("cpc", 7, 10)]);
   assertEquals(mtSame.holds, true, mtSame.measured);
   assert(mtSame.measured.includes("best epoch = last epoch for multitask"), mtSame.measured);
+});
+
+Deno.test("downstreamConvergence: late best epochs and a still-falling training loss per setting", () => {
+  const hist = (losses: number[]) =>
+    ({
+      history: losses.map((l, i) => ({ epoch: i + 1, trainLoss: l })),
+    }) as unknown as DontFreezeCell["run"];
+  const falling = Array.from({ length: 20 }, (_, i) => 2 - 0.05 * i); // 2.0 … 1.05
+  const flat = Array.from({ length: 20 }, (_, i) => (i < 8 ? 2 - 0.1 * i : 1.3));
+  const cs = [
+    // still learning: best at the last epoch, loss 1.05 / 1.30 at epoch 15
+    cell({
+      setting: "baseline",
+      macroF1: 0.3,
+      bestEpoch: 20,
+      run: hist(falling),
+    }),
+    cell({
+      setting: "baseline",
+      macroF1: 0.3,
+      bestEpoch: 19,
+      run: hist(falling),
+    }),
+    // converged: best early, flat loss
+    cell({
+      setting: "frozen-source",
+      macroF1: 0.3,
+      bestEpoch: 9,
+      run: hist(flat),
+    }),
+    cell({
+      setting: "frozen-source",
+      macroF1: 0.3,
+      bestEpoch: 18,
+      run: hist(flat),
+    }),
+    // no history: left out
+    cell({ setting: "frozen-source", macroF1: 0.3, bestEpoch: 1 }),
+  ];
+  const [b, f, t] = downstreamConvergence(cs, ["baseline", "frozen-source", "finetune-source"]);
+  assertEquals([b.cells, b.medianEpochs, b.lateBest], [2, 20, 1]);
+  assertAlmostEquals(b.lastQuarterLossRatio, 1.05 / 1.3, 1e-9);
+  assertEquals([f.cells, f.lateBest, f.lastQuarterLossRatio], [2, 0, 1]);
+  assertEquals(t.cells, 0);
+  assert(Number.isNaN(t.lateBest));
 });
 
 Deno.test("selectConfigs: per repeat the configuration with the best mean validation F1 over folds", () => {
