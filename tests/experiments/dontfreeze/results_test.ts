@@ -15,10 +15,12 @@ import {
   type DontFreezeSetting,
   dontFreezeSpec,
   dontFreezeSummaryMarkdown,
+  downstreamConvergence,
   expectedDontFreezeCells,
   PRETEXT_ENCODER,
   PRETEXT_GRID,
   pretextCandidates,
+  type PretextRecord,
   selectConfigs,
 } from "../../../lib/experiments/dontfreeze/mod.ts";
 
@@ -188,6 +190,84 @@ Deno.test("buildDontFreezeResults: the checks fail when the orderings invert", (
   assertEquals(e.E1.holds, false, e.E1.measured);
   assertEquals(e.E2.holds, false, e.E2.measured);
   assertEquals(e.E6.holds, false, e.E6.measured);
+});
+
+Deno.test("buildDontFreezeResults: E7 is not measurable when CPC's best epoch is its last (the same weights)", () => {
+  const spec = smallSpec();
+  const cells = grid((k) => (k === null ? 0.03 : k === 2 ? 0.12 : 0.08));
+  const run = (pretext: "cpc" | "multitask", bestEpoch: number, epochs: number) =>
+    ({
+      pretext,
+      bestEpoch,
+      history: Array.from({ length: epochs }, (_, i) => ({ epoch: i + 1 })),
+    }) as unknown as PretextRecord;
+  const e7 = (pretexts: PretextRecord[]) =>
+    buildDontFreezeResults({
+      spec,
+      cells,
+      pretexts,
+      targetPretexts: [],
+      search: [],
+      expected: expectedDontFreezeCells(spec),
+    }).expectations.find((x) => x.id === "E7")!;
+  // CPC stopped improving before its last epoch: measurable, and holds on these cells
+  const distinct = e7([run("multitask", 5, 10), run("cpc", 7, 10)]);
+  assertEquals(distinct.holds, true, distinct.measured);
+  assert(!distinct.measured.includes("same weights"), distinct.measured);
+  // CPC's validation loss fell to the end: best = last, nothing to compare
+  const same = e7([run("multitask", 5, 10), run("cpc", 10, 10)]);
+  assertEquals(same.holds, null, same.measured);
+  assert(same.measured.includes("best epoch = last epoch for cpc"), same.measured);
+  assert(same.measured.includes("not measurable"), same.measured);
+  // only multi-task's checkpoints coincide: CPC is still measured, multi-task left out of the |gap| check
+  const mtSame = e7([run("multitask", 10, 10), run("cpc", 7, 10)]);
+  assertEquals(mtSame.holds, true, mtSame.measured);
+  assert(mtSame.measured.includes("best epoch = last epoch for multitask"), mtSame.measured);
+});
+
+Deno.test("downstreamConvergence: late best epochs and a still-falling training loss per setting", () => {
+  const hist = (losses: number[]) =>
+    ({
+      history: losses.map((l, i) => ({ epoch: i + 1, trainLoss: l })),
+    }) as unknown as DontFreezeCell["run"];
+  const falling = Array.from({ length: 20 }, (_, i) => 2 - 0.05 * i); // 2.0 … 1.05
+  const flat = Array.from({ length: 20 }, (_, i) => (i < 8 ? 2 - 0.1 * i : 1.3));
+  const cs = [
+    // still learning: best at the last epoch, loss 1.05 / 1.30 at epoch 15
+    cell({
+      setting: "baseline",
+      macroF1: 0.3,
+      bestEpoch: 20,
+      run: hist(falling),
+    }),
+    cell({
+      setting: "baseline",
+      macroF1: 0.3,
+      bestEpoch: 19,
+      run: hist(falling),
+    }),
+    // converged: best early, flat loss
+    cell({
+      setting: "frozen-source",
+      macroF1: 0.3,
+      bestEpoch: 9,
+      run: hist(flat),
+    }),
+    cell({
+      setting: "frozen-source",
+      macroF1: 0.3,
+      bestEpoch: 18,
+      run: hist(flat),
+    }),
+    // no history: left out
+    cell({ setting: "frozen-source", macroF1: 0.3, bestEpoch: 1 }),
+  ];
+  const [b, f, t] = downstreamConvergence(cs, ["baseline", "frozen-source", "finetune-source"]);
+  assertEquals([b.cells, b.medianEpochs, b.lateBest], [2, 20, 1]);
+  assertAlmostEquals(b.lastQuarterLossRatio, 1.05 / 1.3, 1e-9);
+  assertEquals([f.cells, f.lateBest, f.lastQuarterLossRatio], [2, 0, 1]);
+  assertEquals(t.cells, 0);
+  assert(Number.isNaN(t.lateBest));
 });
 
 Deno.test("selectConfigs: per repeat the configuration with the best mean validation F1 over folds", () => {
