@@ -51,7 +51,11 @@
  *   the paper's plain shuffle ({@link UserGroupingKind} `"random"`) does not
  *   guarantee. A class absent from some fold's training part (HMP's
  *   eat_meat and eat_soup: one user) is a warning naming the class, folds
- *   and users, or an error with `onMissingClass: "error"`.
+ *   and users, or an error with `onMissingClass: "error"`. A group holding a
+ *   single class is an error (as a test or validation group its macro F1 is
+ *   degenerate: 100 % for a classifier that never predicts the other
+ *   class), so Daphnet, whose 5 users include one without freezes (S06),
+ *   is dealt into 4 groups (4 folds) instead of 5.
  *
  * Windows at the defaults: HMP 12 680, MobiFall 10 742, WISDM phone 69 973,
  * Daphnet 3 223 (263 freeze); source 99 659 (train 90 402 from 25 WISDM
@@ -480,6 +484,12 @@ export interface DontFreezeTargetDefinition {
   sameSubjectsAs: readonly string[];
   /** What is kept, in words. */
   note: string;
+  /**
+   * User groups (§1.3: 5). Fewer where 5 groups would leave a test or
+   * validation group with a single class (its macro F1 is then degenerate):
+   * Daphnet's 5 users, one of whom (S06) has no freeze, make 4 groups.
+   */
+  groups: number;
 }
 
 /** The four target definitions (§9.2: datasets, roles, class sets). */
@@ -498,6 +508,7 @@ export const DONT_FREEZE_TARGET_DEFINITIONS: Readonly<
     sameSubjectsAs: [],
     note: "all 14 activity folders, no *_MODEL trials; 32 → 50 Hz; eat_meat and eat_soup have " +
       "one user (f1), so they cannot be in every training part",
+    groups: 5,
   },
   "mobifall": {
     name: "mobifall",
@@ -511,6 +522,7 @@ export const DONT_FREEZE_TARGET_DEFINITIONS: Readonly<
     sameSubjectsAs: [],
     note: "every code as its own class (STD, WAL, JOG, JUM, STU, STN, SCH, CSI, CSO; FOL, FKL, " +
       "BSC, SDL); 9 of the 24 users have ADL trials, the other 15 falls only; ~87 → 50 Hz",
+    groups: 5,
   },
   "wisdm-phone": {
     name: "wisdm-phone",
@@ -524,6 +536,7 @@ export const DONT_FREEZE_TARGET_DEFINITIONS: Readonly<
     sameSubjectsAs: ["wisdm-watch"],
     note: "all 18 codes; 20 Hz (one user 25 Hz) → 50 Hz; recorded with the source's watch " +
       "data by the same people, whose watch data is removed from the source",
+    groups: 5,
   },
   "daphnet": {
     name: "daphnet",
@@ -536,7 +549,9 @@ export const DONT_FREEZE_TARGET_DEFINITIONS: Readonly<
     plays: "no analogue: the off-placement stress test (§9.2, the weakest substitute)",
     sameSubjectsAs: [],
     note: "the ankle (shank) sensor of the 7 runs here; label 0 (outside the experiment) " +
-      "dropped; 64 → 50 Hz; 5 users, so one per group; S06 has no freeze",
+      "dropped; 64 → 50 Hz; 5 users in 4 groups: S06 has no freeze, so it shares a group " +
+      "and every test and validation group holds freezes",
+    groups: 4,
   },
 };
 
@@ -774,7 +789,7 @@ export function userGroupFolds(
 
 /** Arguments of {@link loadDontFreezeTarget}; every field optional. */
 export interface DontFreezeTargetArgs extends DontFreezeSignalOptions {
-  /** User groups (default 5, §1.3). */
+  /** User groups (default: the definition's, 5 as §1.3 but Daphnet 4). */
   groups?: number;
   /** Seed of the user groups (default 0) and first repeat seed. */
   seed?: number;
@@ -980,7 +995,7 @@ export async function loadDontFreezeTarget(
     );
   }
   const groups = userGroups(w.subject, {
-    groups: args.groups ?? 5,
+    groups: args.groups ?? def.groups,
     seed,
     grouping: args.grouping,
     y: w.y,
@@ -1053,6 +1068,22 @@ export async function loadDontFreezeTarget(
         }`,
       );
     }
+  }
+  // a test or validation group of one class makes macro F1 degenerate (a
+  // classifier that never predicts the absent class scores 100 %)
+  const single: string[] = [];
+  groupPerClass.forEach((per, gi) => {
+    const held = classes.filter((_, c) => per[c] > 0);
+    if (held.length < 2) {
+      single.push(`group ${gi} (${groups[gi].join(", ")}) holds only class "${held[0]}"`);
+    }
+  });
+  if (single.length) {
+    throw new ConfigError(
+      `${where}: ${single.join("; ")}, and every group is a test and a validation group ` +
+        `once: its macro F1 would be degenerate; use fewer groups (groups option, now ${k}) ` +
+        `so that every group holds at least two classes`,
+    );
   }
   if (missingTrain.size && onMissing === "error") {
     throw new ConfigError(

@@ -97,6 +97,7 @@ import { capIndices, predictClasses } from "../evaluator.ts";
 import { stratifiedCap } from "../multiresnet/transfer.ts";
 import { type Experiment, runExperiment } from "../scaffold.ts";
 import {
+  DONT_FREEZE_TARGET_DEFINITIONS,
   type DontFreezeSource,
   type DontFreezeSourceReport,
   type DontFreezeTarget,
@@ -319,17 +320,22 @@ function stoppingPointsRun(spec: DontFreezeSpec): StoppingPoint[] {
 
 /** Cells the spec asks for (Table 2, labels per class, stopping point). */
 export function expectedDontFreezeCells(spec: DontFreezeSpec): Record<DontFreezeStudy, number> {
-  const t = spec.data.targets.length, c = spec.downstream.configs.length;
-  const tl = (spec.labels.targets ?? spec.data.targets).length;
-  const ts = (spec.stopping.targets ?? spec.data.targets).length;
+  const c = spec.downstream.configs.length;
+  // fold-target pairs: a target has as many folds as user groups (Daphnet 4)
+  const pairs = (targets: readonly DontFreezeTargetName[], folds: readonly number[]) =>
+    targets.reduce(
+      (n, t) => n + folds.filter((f) => f < DONT_FREEZE_TARGET_DEFINITIONS[t].groups).length,
+      0,
+    );
+  const tf2 = pairs(spec.data.targets, spec.data.folds);
+  const tfl = pairs(spec.labels.targets ?? spec.data.targets, spec.labels.folds);
+  const tfs = pairs(spec.stopping.targets ?? spec.data.targets, spec.stopping.folds);
   const jobs = settingJobs(spec).length;
   return {
-    table2: t * spec.data.folds.length * spec.repeats * jobs * c,
-    labels: tl * spec.labels.folds.length * spec.labels.repeats * spec.labels.perClass.length *
-      jobs * c,
+    table2: tf2 * spec.repeats * jobs * c,
+    labels: tfl * spec.labels.repeats * spec.labels.perClass.length * jobs * c,
     stopping: spec.stopping.enabled
-      ? ts * spec.stopping.folds.length * spec.stopping.repeats * stoppingPointsRun(spec).length *
-        spec.pretexts.length * c
+      ? tfs * spec.stopping.repeats * stoppingPointsRun(spec).length * spec.pretexts.length * c
       : 0,
   };
 }

@@ -235,7 +235,7 @@ function medianGravity(w: Windows): number {
 
 Deno.test({
   name:
-    "targets on the real data: 50 Hz × 100 samples in g, every class, 5 user groups, rotated folds, warnings, cache",
+    "targets on the real data: 50 Hz × 100 samples in g, every class, 5 user groups (Daphnet 4), rotated folds, warnings, cache",
   ignore: !data,
   fn: async () => {
     const got: Partial<Record<DontFreezeTargetName, DontFreezeTarget>> = {};
@@ -252,14 +252,29 @@ Deno.test({
       assertEquals(t.report.perClass.reduce((a, b) => a + b, 0), w.n);
       const g = medianGravity(w);
       assert(g > 0.8 && g < 1.2, `${name}: median |mean a| ${g} g`);
-      assertEquals(t.folds.length, 25);
-      assertEquals(t.groups.length, 5);
+      const k = name === "daphnet" ? 4 : 5;
+      assertEquals(t.folds.length, 5 * k);
+      assertEquals(t.groups.length, k);
       const sizes = t.groups.map((x) => x.length);
       assert(Math.max(...sizes) - Math.min(...sizes) <= 1, `${name}: group sizes ${sizes}`);
-      checkFolds(t.folds, w.subject, 5);
+      checkFolds(t.folds, w.subject, k);
+      // every group (each is a test and a validation group once) holds two classes or more
+      for (const per of t.report.groupPerClass) {
+        assert(per.filter((c) => c > 0).length >= 2, `${name}: group classes ${per}`);
+      }
       assert(!t.report.fromCache);
     }
-    assertEquals(got["daphnet"]!.groups.map((x) => x.length), [1, 1, 1, 1, 1]);
+    // Daphnet: S06 (no freeze) shares a group, so every group holds freezes
+    const daphnet = got["daphnet"]!;
+    assertEquals(daphnet.groups.map((x) => x.length).sort(), [1, 1, 1, 2]);
+    assert(daphnet.groups.find((x) => x.includes("S06"))!.length === 2);
+    assert(daphnet.report.groupPerClass.every((per) => per[1] > 0), "a freeze in every group");
+    // 5 groups would leave S06 alone: refused, naming the group and the class
+    await assertRejects(
+      () => loadDontFreezeTarget("daphnet", { cacheDir: cache!.path, groups: 5 }),
+      ConfigError,
+      'holds only class "no_freeze"',
+    );
     assertEquals(got["mobifall"]!.groups.map((x) => x.length).sort(), [4, 5, 5, 5, 5]);
     // HMP: eat_meat and eat_soup (one user) are named in the warnings; the rest is in every training part
     const hmp = got["hmp-adl"]!;

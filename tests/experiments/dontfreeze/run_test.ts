@@ -32,6 +32,20 @@ import { PROJECT_ROOT } from "../../../tools/notebook_runner.ts";
 
 await initBackend({ verbose: false });
 
+Deno.test("expectedDontFreezeCells: a target has as many folds as user groups (Daphnet 4)", () => {
+  const spec = dontFreezeSpec("paper");
+  const all = expectedDontFreezeCells(spec);
+  const perFold = (s: typeof spec, targets: typeof spec.data.targets) => {
+    const t = { ...s, data: { ...s.data, targets } };
+    return expectedDontFreezeCells(t).table2;
+  };
+  const hmp = perFold(spec, ["hmp-adl"]), daphnet = perFold(spec, ["daphnet"]);
+  // 5 folds for HMP ADL, 4 for Daphnet (fold 4 does not exist): same cells per fold
+  assertEquals(hmp / 5, daphnet / 4);
+  assertEquals(all.table2, 3 * hmp + daphnet);
+  assert(all.labels > 0 && all.stopping > 0);
+});
+
 Deno.test({
   name:
     "runDontFreeze smoke: search, pretexts, Table 2 / labels / stopping cells, resume, notebook 04",
