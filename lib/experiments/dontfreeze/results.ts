@@ -456,6 +456,15 @@ export function buildDontFreezeResults(o: {
 const pts = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}`;
 
 /**
+ * E6's margin, points: the gain at ≤ 10 labels per class must exceed the
+ * gain at ≥ 50 by this much to count as shrinking. Two fine-tunings of the
+ * same CPC weights on HMP ADL differed by ~3 points (36.2 vs 38.9,
+ * `results/dontfreeze` Table 1 best vs last), so a smaller difference is
+ * reported as no difference.
+ */
+export const E6_MARGIN_POINTS = 3;
+
+/**
  * The §9.3 expected orderings, each with what we measured (soft checks: the
  * paper's sds are 4–8 points; comparisons are of paired or averaged cells).
  * `stoppingPretexts` are the source pretext runs Table 1's checkpoints come
@@ -592,10 +601,13 @@ export function checkDontFreezeExpectations(
       id: "E6",
       expectation:
         "the fine-tuning gain over the baseline is largest at 2–10 labelled windows per class " +
-        "and shrinks at 50–100 and the full data",
-      holds: ok(low) && ok(high) ? low > high : null,
+        `and shrinks (by ≥ ${E6_MARGIN_POINTS} points) at 50–100 and the full data`,
+      holds: ok(low) && ok(high) ? low - high >= E6_MARGIN_POINTS : null,
       measured: `finetune-source − baseline: ${ok(low) ? pts(low) : "–"} at ≤ 10 per class, ` +
-        `${ok(high) ? pts(high) : "–"} at ≥ 50 and full`,
+        `${ok(high) ? pts(high) : "–"} at ≥ 50 and full` +
+        (ok(low) && ok(high) && Math.abs(low - high) < E6_MARGIN_POINTS
+          ? ` (a difference under ${E6_MARGIN_POINTS} points, the run-to-run noise: no difference)`
+          : ""),
     });
   }
   // E7 stopping point
